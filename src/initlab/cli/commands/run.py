@@ -1,0 +1,116 @@
+"""``initlab run``: one training run, recorded in the store, with a progress bar and a summary line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from initlab.cli.app import app, console
+from initlab.cli.options import StoreOption, parse_params
+from initlab.config import load_config
+from initlab.records import RunEnd
+from initlab.store import Store
+from initlab.train import Callback, TrainContext, load_splits, train
+
+
+class ProgressBar(Callback):
+    """A rich progress bar over the run's steps, and one line per epoch."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.task = progress.add_task("training", total=None)
+
+    def on_train_start(self, ctx: TrainContext) -> None:
+        self.progress.update(self.task, total=ctx.config.epochs * ctx.steps_per_epoch)
+
+    def on_step_end(self, ctx: TrainContext) -> None:
+        self.progress.advance(self.task)
+
+    def on_epoch_end(self, ctx: TrainContext) -> None:
+        m = ctx.epoch_metrics
+        parts = [f"epoch {ctx.epoch:>3}"]
+        for key in ("train_loss", "val_accuracy", "test_accuracy"):
+            if key in m:
+                parts.append(f"{key.replace('_', ' ')} {m[key]:.4f}")
+        self.progress.console.print("  ".join(parts))
+
+    def on_train_end(self, ctx: TrainContext, end: RunEnd) -> None:
+        self.progress.update(self.task, completed=self.progress.tasks[0].total)
+
+
+@app.command()
+def run(
+    dataset: str = typer.Option(None, help="Dataset name (see `initlab datasets`)."),
+    model: str = typer.Option(None, help="Model name (see `initlab models`)."),
+    init: str = typer.Option(None, help="Init scheme (see `initlab schemes`)."),
+    init_param: list[str] = typer.Option(None, "--init-param", help="Scheme param key=value (repeatable)."),
+    model_param: list[str] = typer.Option(None, "--model-param", help="Model param key=value (repeatable)."),
+    dataset_param: list[str] = typer.Option(None, "--dataset-param", help="Dataset param key=value."),
+    optimizer: str = typer.Option(None, help="sgd | adam | adamw."),
+    lr: float = typer.Option(None, help="Learning rate."),
+    momentum: float = typer.Option(None, help="SGD momentum."),
+    nesterov: bool = typer.Option(None, "--nesterov/--no-nesterov", help="SGD Nesterov momentum."),
+    weight_decay: float = typer.Option(None, help="Weight decay."),
+    schedule: str = typer.Option(None, help="constant | cosine | step."),
+    warmup_steps: int = typer.Option(None, help="Linear learning-rate warm-up steps."),
+    batch_size: int = typer.Option(None, help="Training batch size."),
+    epochs: int = typer.Option(None, help="Training epochs."),
+    seed: int = typer.Option(None, help="The run's seed; every generator derives from it."),
+    val_size: int = typer.Option(None, help="Validation images split off the training set."),
+    train_size: int = typer.Option(None, help="Train on only this many images."),
+    log_every: int = typer.Option(None, help="Record the training loss every N steps."),
+    device: str = typer.Option(None, help="auto | cpu | cuda | cuda:N."),
+    config: Path = typer.Option(None, "--config", help="TOML file with the same fields; flags override it."),
+    store: Path = StoreOption,
+    download: bool = typer.Option(
+        False, "--download", help="Allow downloading the dataset's official files."
+    ),
+) -> None:
+    """Train one model from one init and record the run in the store."""
+    flags: dict[str, Any] = {
+        "dataset": dataset,
+        "model": model,
+        "init": init,
+        "init_params": parse_params(init_param),
+        "model_params": parse_params(model_param),
+        "dataset_params": parse_params(dataset_param),
+        "optimizer": optimizer,
+        "lr": lr,
+        "momentum": momentum,
+        "nesterov": nesterov,
+        "weight_decay": weight_decay,
+        "schedule": schedule,
+        "warmup_steps": warmup_steps,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "seed": seed,
+        "val_size": val_size,
+        "train_size": train_size,
+        "log_every": log_every,
+        "device": device,
+    }
+    cfg = load_config(config, {k: v for k, v in flags.items() if v is not None})
+    splits = load_splits(cfg, download=download)
+    console.print(
+        f"[bold]{cfg.label()}[/] on {cfg.dataset} ({len(splits.train)} train, {len(splits.val)} val)"
+    )
+    with (
+        Store(store) as sink,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress,
+    ):
+        result = train(cfg, sink=sink, callbacks=[ProgressBar(progress)], splits=splits)
+    accuracy, loss = (result.summary.get(f"test_{k}", float("nan")) for k in ("accuracy", "loss"))
+    line = f"test accuracy {accuracy:.4f}  loss {loss:.4f}  {result.seconds:.1f} s  run {result.id}"
+    line += f"  ({result.status})"
+    if result.status == "diverged":
+        line += f": {result.reason}"
+    console.print(line, highlight=False)

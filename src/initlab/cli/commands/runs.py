@@ -1,0 +1,61 @@
+"""``initlab runs`` lists the stored runs; ``initlab export --csv DIR`` writes them out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from initlab.cli.app import app, console
+from initlab.cli.options import StoreOption
+from initlab.store import Store, export_csv
+
+
+@app.command()
+def runs(
+    store: Path = StoreOption,
+    status: str = typer.Option(None, help="Only runs with this status (running/finished/diverged/failed)."),
+    dataset: str = typer.Option(None, help="Only runs on this dataset."),
+    model: str = typer.Option(None, help="Only runs of this model."),
+    init: str = typer.Option(None, help="Only runs with this init scheme."),
+    last: int = typer.Option(50, help="Show the last N runs (0: all)."),
+) -> None:
+    """List the runs in the store, newest last."""
+    with Store(store) as db:
+        records = db.runs(status=status, dataset=dataset, model=model, init=init)
+    shown = records[-last:] if last else records
+    table = Table(
+        "id", "started", "status", "dataset", "model", "init", "seed", "epochs", "test acc", "seconds"
+    )
+    for r in shown:
+        params = ",".join(f"{k}={v}" for k, v in r.config.get("init_params", {}).items())
+        acc = r.summary.get("test_accuracy")
+        table.add_row(
+            r.id,
+            dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M"),
+            r.status,
+            r.dataset,
+            r.model,
+            r.init + (f"({params})" if params else ""),
+            str(r.seed),
+            f"{r.summary.get('epochs', 0):.0f}/{r.config['epochs']}",
+            "" if acc is None else f"{acc:.4f}",
+            "" if r.seconds is None else f"{r.seconds:.1f}",
+        )
+    console.print(table)
+    console.print(f"{len(shown)} of {len(records)} runs in {store}", highlight=False)
+
+
+@app.command()
+def export(
+    csv: Path = typer.Option(
+        ..., "--csv", help="Folder to write runs.csv and metrics.csv into.", file_okay=False
+    ),
+    store: Path = StoreOption,
+) -> None:
+    """Write the store's runs, metrics and probe rows out as CSV files."""
+    with Store(store) as db:
+        for path in export_csv(db, csv):
+            console.print(f"wrote {path}", highlight=False)

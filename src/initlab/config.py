@@ -1,0 +1,170 @@
+"""The run config: one validated object saying what to train, how to init it and what to probe.
+
+Plain data in the manner of nanoGPT's config dataclasses, validated by pydantic. Names (dataset,
+model, init) are checked against their registries and their params are resolved — coerced, with
+defaults filled — so that two configs that mean the same run have the same :meth:`RunConfig.key`.
+A config can come from Python, from a TOML file with the same field names, or from the CLI, whose
+flags override the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from initlab.errors import ConfigError
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+#: Fields that say where a run executes, not what it computes; they are left out of the run key.
+PLACEMENT_FIELDS = frozenset({"device"})
+
+
+class RunConfig(BaseModel):
+    """Everything that defines one training run. Field names are the TOML keys and CLI flags."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # what to train on
+    dataset: str = "mnist"
+    dataset_params: dict[str, Any] = {}
+    val_size: Annotated[int, Field(ge=0)] | None = None
+    """Validation images split off the training set (None: the dataset's default, 7,000 for MNIST)."""
+    train_size: PositiveInt | None = None
+    """Train on only this many of the remaining training images (quick presets)."""
+
+    # the model and its init
+    model: str = "mnist-fnn"
+    model_params: dict[str, Any] = {}
+    init: str = "pytorch-default"
+    init_params: dict[str, Any] = {}
+
+    # optimisation
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: Annotated[float, Field(gt=0)] = 1e-3
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    nesterov: bool = False
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
+    schedule: Literal["constant", "cosine", "step"] = "constant"
+    warmup_steps: Annotated[int, Field(ge=0)] = 0
+    step_size: PositiveInt = 1
+    """Epochs between decays of the ``step`` schedule."""
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    batch_size: PositiveInt = 128
+    epochs: Annotated[int, Field(ge=0)] = 10
+    seed: int = 0
+
+    # execution and instruments
+    device: str = "auto"
+    eval_batch_size: PositiveInt = 1000
+    log_every: PositiveInt = 50
+    """Record the mean training loss every this many steps."""
+    probes: dict[str, dict[str, Any]] = {}
+    """Instruments to attach, by name, with their params."""
+
+    @model_validator(mode="after")
+    def _resolve_names(self) -> RunConfig:
+        from initlab.data import DATASETS
+        from initlab.models import MODELS
+        from initlab.schemes import SCHEMES
+
+        if self.optimizer != "sgd" and (self.momentum or self.nesterov):
+            raise ValueError(f"momentum and nesterov apply to optimizer='sgd' only, not {self.optimizer!r}")
+        if self.nesterov and not self.momentum:
+            raise ValueError("nesterov=true needs momentum > 0")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device={self.device!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
+        for field_name, registry in (("dataset", DATASETS), ("model", MODELS), ("init", SCHEMES)):
+            entry = registry.get(getattr(self, field_name))
+            resolved = entry.validate(getattr(self, f"{field_name}_params"))
+            object.__setattr__(self, f"{field_name}_params", resolved)
+        return self
+
+    def key(self) -> str:
+        """A stable hash of the resolved config (placement fields excluded): the run's identity."""
+        return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS))
+
+    def label(self) -> str:
+        """A short human-readable name: ``mnist-fnn/zero-weight-random-bias(dist=normal)/s0``."""
+        params = ",".join(f"{k}={v}" for k, v in self.init_params.items())
+        return f"{self.model}/{self.init}" + (f"({params})" if params else "") + f"/s{self.seed}"
+
+
+def config_key(data: Mapping[str, Any]) -> str:
+    """The first 16 hex digits of the SHA-256 of ``data`` as canonical JSON."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def make_config(data: Mapping[str, Any]) -> RunConfig:
+    """Validate ``data`` into a RunConfig; any problem becomes one ConfigError naming the bad value."""
+    try:
+        return RunConfig.model_validate(dict(data))
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc, data) from None
+
+
+def validation_error(exc: pydantic.ValidationError, data: Mapping[str, Any]) -> ConfigError:
+    """One readable ConfigError from a pydantic error: the field, the value given and what is allowed."""
+    err = exc.errors()[0]
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ConfigError):
+        return cause
+    loc = [str(p) for p in err["loc"]]
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(RunConfig.model_fields)
+        return ConfigError(f"unknown config field {loc[0]!r}; allowed: {allowed}")
+    msg = err["msg"].removeprefix("Value error, ")
+    if not loc:
+        return ConfigError(msg)
+    return ConfigError(f"{'.'.join(loc)}={data.get(loc[0])!r} is invalid: {msg}")
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing or malformed file is a ConfigError naming the file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> RunConfig:
+    """A RunConfig from a TOML file (optional) with ``overrides`` (e.g. CLI flags) on top.
+
+    Param tables merge key by key: ``init_params`` from the file keep their keys unless overridden.
+    """
+    data: dict[str, Any] = read_toml(path) if path is not None else {}
+    for key, value in (overrides or {}).items():
+        if key.endswith("_params") and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return make_config(data)
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse a CLI ``key=value``; the value is read as a TOML value when it is one, else a string.
+
+    ``scale=1`` -> ("scale", 1); ``widths=[500, 300]`` -> ("widths", [500, 300]);
+    ``dist=normal`` -> ("dist", "normal").
+    """
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"{text!r} is not of the form key=value")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip(), value

@@ -1,0 +1,140 @@
+"""Named registries whose entries carry typed, validated parameters (in the manner of timm's registries).
+
+A registered function declares its user-facing parameters as keyword-only arguments with type hints
+and defaults; ranges and choices go in the hints (``Annotated[float, Field(ge=0)]``,
+``Literal["normal", "uniform"]``). The registry turns that signature into a pydantic model, so every
+caller — Python, TOML or the command line — gets the same coercion ("1" -> 1.0), the same defaults
+and the same one-line errors naming the bad value and the allowed ones.
+
+Arguments the framework passes itself (the model, a generator, the split) are positional or listed in
+``injected`` and are not user parameters.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import pydantic
+
+from initlab.errors import ConfigError, UnknownNameError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Entry(Generic[F]):
+    """One registered function with its metadata and its parameter model."""
+
+    name: str
+    fn: F
+    params: type[pydantic.BaseModel]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        """The first line of the function's docstring."""
+        return (inspect.getdoc(self.fn) or "").split("\n", 1)[0]
+
+    @property
+    def doc(self) -> str:
+        return inspect.getdoc(self.fn) or ""
+
+    def param_table(self) -> list[tuple[str, str, str]]:
+        """Rows ``(name, type and range, default)`` for listings."""
+        rows = []
+        for pname, finfo in self.params.model_fields.items():
+            kind = _describe_annotation(finfo.annotation)
+            bounds = [
+                f"{sym}{getattr(m, attr)}"
+                for m in finfo.metadata
+                for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+                if getattr(m, attr, None) is not None
+            ]
+            if bounds:
+                kind += f" ({', '.join(bounds)})"
+            default = "required" if finfo.is_required() else repr(finfo.default)
+            rows.append((pname, kind, default))
+        return rows
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Coerce and check user params; fill defaults. Raise ConfigError naming what is wrong."""
+        allowed = list(self.params.model_fields)
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise ConfigError(
+                f"unknown parameter {unknown[0]!r} for {self.meta.get('kind', 'entry')} {self.name!r}; "
+                f"allowed: {', '.join(allowed) or '(none)'}"
+            )
+        try:
+            return self.params.model_validate(dict(params)).model_dump()
+        except pydantic.ValidationError as exc:
+            err = exc.errors()[0]
+            pname, *inner = [str(p) for p in err["loc"]] or ["?"]
+            where = f" (at {'.'.join(inner)})" if inner else ""
+            raise ConfigError(
+                f"{self.meta.get('kind', 'entry')} {self.name!r}: {pname}={params.get(pname)!r} is invalid"
+                f"{where}: {err['msg']}"
+            ) from None
+
+
+def _describe_annotation(annotation: Any) -> str:
+    """``Literal["a", "b"]`` -> ``a | b``; ``float`` -> ``float``; others as typing prints them."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(str(choice) for choice in typing.get_args(annotation))
+    text = getattr(annotation, "__name__", None) or str(annotation)
+    return text.replace("typing.", "")
+
+
+def _params_model(name: str, fn: Callable[..., Any], injected: frozenset[str]) -> type[pydantic.BaseModel]:
+    fields: dict[str, Any] = {}
+    for pname, p in inspect.signature(fn, eval_str=True).parameters.items():
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY or pname in injected:
+            continue
+        annotation = p.annotation if p.annotation is not inspect.Parameter.empty else Any
+        default = ... if p.default is inspect.Parameter.empty else p.default
+        fields[pname] = (annotation, default)
+    config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    return pydantic.create_model(f"Params_{name}", __config__=config, **fields)
+
+
+class Registry(Generic[F]):
+    """A name -> :class:`Entry` map for one kind of thing ("scheme", "model", "dataset", ...)."""
+
+    def __init__(self, kind: str, injected: tuple[str, ...] = ()):
+        self.kind = kind
+        self.injected = frozenset(injected)
+        self._entries: dict[str, Entry[F]] = {}
+
+    def register(self, name: str, **meta: Any) -> Callable[[F], F]:
+        """Decorator: register ``fn`` under ``name`` with metadata (family, paper, ...)."""
+
+        def decorator(fn: F) -> F:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            params = _params_model(name, fn, self.injected)
+            self._entries[name] = Entry(name, fn, params, {"kind": self.kind, **meta})
+            return fn
+
+        return decorator
+
+    def get(self, name: str) -> Entry[F]:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.kind, name, self._entries) from None
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry[F]]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)

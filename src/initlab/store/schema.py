@@ -1,0 +1,50 @@
+"""The results database schema (SQLite).
+
+``runs`` holds one row per run; ``metrics`` and ``probe_rows`` hold tidy rows that point to it.
+``user_version`` records the schema version so later versions can migrate a file in place.
+"""
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id              TEXT PRIMARY KEY,
+    config          TEXT NOT NULL,               -- the resolved RunConfig as JSON
+    config_hash     TEXT NOT NULL,               -- RunConfig.key(): the run's identity in sweeps
+    seed            INTEGER NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('running', 'finished', 'diverged', 'failed')),
+    reason          TEXT,                        -- why it diverged or failed (with the traceback)
+    diverged_step   INTEGER,
+    started_at      REAL NOT NULL,               -- Unix time
+    ended_at        REAL,
+    seconds         REAL,
+    initlab_version TEXT NOT NULL,
+    torch_version   TEXT NOT NULL,
+    device          TEXT NOT NULL,
+    summary         TEXT NOT NULL DEFAULT '{}',  -- final metrics as JSON
+    dataset         TEXT GENERATED ALWAYS AS (json_extract(config, '$.dataset')) VIRTUAL,
+    model           TEXT GENERATED ALWAYS AS (json_extract(config, '$.model')) VIRTUAL,
+    init            TEXT GENERATED ALWAYS AS (json_extract(config, '$.init')) VIRTUAL
+);
+CREATE INDEX IF NOT EXISTS runs_by_hash ON runs (config_hash);
+
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    epoch   INTEGER NOT NULL,
+    step    INTEGER NOT NULL,
+    split   TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    value   REAL
+);
+CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id);
+
+CREATE TABLE IF NOT EXISTS probe_rows (
+    run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    probe   TEXT NOT NULL,
+    step    INTEGER NOT NULL,
+    layer   TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    value   REAL
+);
+CREATE INDEX IF NOT EXISTS probe_rows_by_run ON probe_rows (run_id, probe);
+"""

@@ -1,0 +1,74 @@
+"""Hooks into the training loop, for instruments and progress displays.
+
+A callback overrides only the events it needs; the loop calls an event only on the callbacks that
+override it, so an absent instrument costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from initlab.config import RunConfig
+from initlab.records import ProbeRow, RunEnd
+
+EVENTS = (
+    "on_train_start",
+    "on_step_start",
+    "on_after_backward",
+    "on_step_end",
+    "on_epoch_end",
+    "on_train_end",
+)
+
+
+@dataclass
+class TrainContext:
+    """What a callback may look at: the run, its model and optimizer, and the current batch."""
+
+    run_id: str
+    config: RunConfig
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    steps_per_epoch: int
+    emit: Callable[[str, Sequence[ProbeRow]], None]
+    """``emit(probe_name, rows)`` sends probe rows to the run's sink."""
+    epoch: int = 0
+    step: int = 0
+    """0-based index of the current optimizer step (the number of steps taken before it)."""
+    inputs: torch.Tensor | None = None
+    targets: torch.Tensor | None = None
+    loss: torch.Tensor | None = None
+    epoch_metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Callback:
+    """Base class: every event is a no-op unless overridden."""
+
+    def on_train_start(self, ctx: TrainContext) -> None:
+        """After init, before the first step (the model is on its device)."""
+
+    def on_step_start(self, ctx: TrainContext) -> None:
+        """Before the forward pass of step ``ctx.step``; ``ctx.inputs``/``ctx.targets`` hold the batch."""
+
+    def on_after_backward(self, ctx: TrainContext) -> None:
+        """Gradients of step ``ctx.step`` are in ``.grad``; the optimizer has not stepped yet."""
+
+    def on_step_end(self, ctx: TrainContext) -> None:
+        """After the optimizer's step ``ctx.step``."""
+
+    def on_epoch_end(self, ctx: TrainContext) -> None:
+        """After the evaluation of epoch ``ctx.epoch``; ``ctx.epoch_metrics`` holds its metrics."""
+
+    def on_train_end(self, ctx: TrainContext, end: RunEnd) -> None:
+        """Once the run has ended, however it ended (not called when it raised)."""
+
+
+def dispatch(callbacks: Sequence[Callback], event: str) -> list[Callable[..., None]]:
+    """The bound methods of ``callbacks`` that override ``event``."""
+    base = getattr(Callback, event)
+    return [getattr(cb, event) for cb in callbacks if getattr(type(cb), event) is not base]

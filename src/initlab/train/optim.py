@@ -1,0 +1,47 @@
+"""Optimizers and learning-rate schedules named in a RunConfig."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+
+from initlab.config import RunConfig
+
+
+def make_optimizer(config: RunConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """SGD (momentum, Nesterov, weight decay), Adam or AdamW as the config says."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params,
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov,
+            weight_decay=config.weight_decay,
+        )
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    return cls(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+
+
+def lr_factor(config: RunConfig, step: int, steps_per_epoch: int) -> float:
+    """The multiplier of the base learning rate at (0-based) optimizer ``step``.
+
+    Linear warm-up over ``warmup_steps``, then ``constant`` (1), ``cosine`` (½(1 + cos(π·t/T)) over
+    the steps after warm-up) or ``step`` (γ^⌊epoch/step_size⌋).
+    """
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    if config.schedule == "cosine":
+        total = max(1, config.epochs * steps_per_epoch - config.warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - config.warmup_steps) / total)))
+    if config.schedule == "step":
+        return config.gamma ** ((step // steps_per_epoch) // config.step_size)
+    return 1.0
+
+
+def make_scheduler(
+    config: RunConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A per-step scheduler following :func:`lr_factor`."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(config, step, steps_per_epoch))
