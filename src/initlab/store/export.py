@@ -41,9 +41,9 @@ def export_csv(store: Store, directory: str | Path) -> list[Path]:
         }
         for r in runs
     ]
-    written = [_write(directory / "runs.csv", run_rows)]
+    written = [write_csv(directory / "runs.csv", run_rows)]
     written.append(
-        _write(
+        write_csv(
             directory / "metrics.csv",
             [{"run_id": r.id, **m._asdict()} for r in runs for m in store.metrics(r.id)],
             header=["run_id", "epoch", "step", "split", "name", "value"],
@@ -53,11 +53,12 @@ def export_csv(store: Store, directory: str | Path) -> list[Path]:
         {"run_id": r.id, "probe": p, **row._asdict()} for r in runs for p, row in store.probe_rows(r.id)
     ]
     if probe_rows:
-        written.append(_write(directory / "probe_rows.csv", probe_rows))
+        written.append(write_csv(directory / "probe_rows.csv", probe_rows))
     return written
 
 
-def _write(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None) -> Path:
+def write_csv(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None) -> Path:
+    """Write ``rows`` to ``path`` as CSV; the columns are ``header`` or the rows' keys in first-seen order."""
     columns = header or list(dict.fromkeys(k for row in rows for k in row))
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)

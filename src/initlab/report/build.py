@@ -1,0 +1,186 @@
+"""The standard report of any set of stored runs: metadata, claims, curves, final table, extra sections.
+
+Studies call :func:`build_report` with their conditions, claims and own sections; ``initlab report``
+calls :func:`report_store`. Charts of probe rows join automatically through :data:`PROBE_SECTIONS`:
+register ``builder(rows: Table) -> Section`` under a probe's name, and every report whose runs hold
+rows of that probe gets the section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import initlab
+from initlab.errors import ConfigError
+from initlab.registry import Registry
+from initlab.report.claims import Claim
+from initlab.report.figures import metric_label, palette, plot_curves, plot_final
+from initlab.report.html import ClaimsBlock, FigureBlock, Report, Section, TableBlock
+from initlab.report.runs import Condition, format_value, group_conditions, load_runs
+from initlab.report.tables import Table, curve_table, final_table, probe_table, run_table
+from initlab.store import Store
+from initlab.store.export import flatten
+
+ProbeSectionBuilder = Callable[[Table], Section]
+#: Section builders by probe name: ``@PROBE_SECTIONS.register("update-order")`` on
+#: ``def section(rows: Table) -> Section``, where ``rows`` is that probe's :func:`probe_table`.
+PROBE_SECTIONS: Registry[ProbeSectionBuilder] = Registry("probe section")
+
+#: The final table's columns on the page (the CSV holds them all); ``unfinished`` only when any is.
+FINAL_COLUMNS = ("condition", "n", "mean", "ci_low", "ci_high", "std", "min", "max", "diverged", "failed")
+RUN_COLUMNS = ("condition", "seed", "status", "value", "diverged_step", "run_id", "reason")
+
+
+def metric_sections(
+    conditions: Sequence[Condition], metric: str = "test_accuracy", *, level: float = 0.95
+) -> list[Section]:
+    """The curves of ``metric`` per epoch, and its final values per condition and per run."""
+    colors = palette([c.label for c in conditions])
+    curves = curve_table(conditions, metric, level=level)
+    final = final_table(conditions, metric, level=level)
+    runs = run_table(conditions, metric)
+    name = metric_label(metric)
+    ci = f"{level:.0%} CI"
+    return [
+        Section(
+            f"{name.capitalize()} per epoch",
+            [
+                FigureBlock.of(
+                    f"curves_{metric}",
+                    plot_curves(curves, final=final, colors=colors),
+                    f"{name} per epoch: mean over finished runs, shaded {ci} (Student t)",
+                ),
+                TableBlock(f"curves_{metric}", curves, f"{name} per epoch and condition", collapsed=True),
+            ],
+        ),
+        Section(
+            f"Final {name}",
+            [
+                FigureBlock.of(
+                    f"final_{metric}",
+                    plot_final(final, runs=runs, colors=colors),
+                    f"final {name}: mean with {ci}; dots are single seeds",
+                ),
+                TableBlock(
+                    f"final_{metric}",
+                    final,
+                    f"final {name} over finished runs (mean ± {ci}); diverged, failed and unfinished "
+                    "runs are counted, not averaged",
+                    columns=[*FINAL_COLUMNS, *(["unfinished"] if any(final.column("unfinished")) else [])],
+                ),
+                TableBlock(
+                    f"runs_{metric}", runs, f"final {name} of every run", columns=RUN_COLUMNS, collapsed=True
+                ),
+            ],
+        ),
+    ]
+
+
+def probe_sections(
+    store: Store, conditions: Sequence[Condition], charts: Registry[ProbeSectionBuilder] = PROBE_SECTIONS
+) -> list[Section]:
+    """A section per probe registered in ``charts`` whose rows the runs hold."""
+    sections = []
+    for entry in charts:
+        rows = probe_table(store, conditions, entry.name)
+        if len(rows):
+            sections.append(entry.fn(rows))
+    return sections
+
+
+def build_report(
+    store: Store,
+    conditions: Sequence[Condition],
+    *,
+    title: str = "initlab report",
+    metric: str = "test_accuracy",
+    level: float = 0.95,
+    claims: Sequence[Claim] | None = None,
+    sections: Iterable[Section] = (),
+    metadata: Mapping[str, str] | None = None,
+    probe_charts: Registry[ProbeSectionBuilder] = PROBE_SECTIONS,
+) -> Report:
+    """The report of ``conditions``: metadata, the claims (if given), ``metric``'s curves and final
+    table, a section per probe in ``probe_charts`` that has rows, then ``sections`` (a study's own)."""
+    if not conditions:
+        raise ConfigError("a report needs at least one run; the selection is empty")
+    report = Report(title, {**run_metadata(store, conditions, metric, level), **(metadata or {})})
+    if claims is not None:
+        report.add(Section("Claims", [ClaimsBlock(claims)]))
+    for section in metric_sections(conditions, metric, level=level):
+        report.add(section)
+    for section in [*probe_sections(store, conditions, probe_charts), *sections]:
+        report.add(section)
+    settings = TableBlock("settings", shared_settings(conditions), "settings shared by every condition")
+    report.add(Section("Settings", [settings]))
+    return report
+
+
+def run_metadata(store: Store, conditions: Sequence[Condition], metric: str, level: float) -> dict[str, str]:
+    """Where the numbers come from: store, runs by status, versions, devices, dates."""
+    records = [r.record for c in conditions for r in c.runs]
+    statuses = Counter(r.status for r in records)
+    started = [r.started_at for r in records]
+
+    def when(t: float) -> str:
+        return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    return {
+        "generated": when(dt.datetime.now(dt.UTC).timestamp()) + f" by initlab {initlab.__version__}",
+        "store": str(store.path.resolve()),
+        "runs": f"{len(records)} ("
+        + ", ".join(
+            f"{statuses[s]} {s}" for s in ("finished", "diverged", "failed", "running") if statuses[s]
+        )
+        + f") in {len(conditions)} conditions",
+        "runs started": f"{when(min(started))} to {when(max(started))}",
+        "initlab version of the runs": ", ".join(sorted({r.initlab_version for r in records})),
+        "torch version of the runs": ", ".join(sorted({r.torch_version for r in records})),
+        "devices": ", ".join(sorted({r.device for r in records})),
+        "metric": f"{metric}, mean over seeds with a {level:.0%} Student-t interval",
+    }
+
+
+def shared_settings(conditions: Sequence[Condition]) -> Table:
+    """The flattened config settings every condition shares (what differs is in the labels)."""
+    flats = [flatten(c.config) for c in conditions]
+    shared = {k: v for k, v in flats[0].items() if all(f.get(k) == v for f in flats)}
+    return Table.from_rows(
+        ({"setting": k, "value": None if v is None else format_value(v)} for k, v in sorted(shared.items())),
+        ["setting", "value"],
+    )
+
+
+def report_store(
+    store_path: str | Path,
+    out: str | Path,
+    *,
+    dataset: str | None = None,
+    model: str | None = None,
+    init: str | None = None,
+    metric: str = "test_accuracy",
+    title: str | None = None,
+) -> Path:
+    """Report every run of the store matching the filters into folder ``out``; return the HTML path."""
+    store_path = Path(store_path)
+    if not store_path.is_file():
+        raise ConfigError(
+            f"store {str(store_path)!r} does not exist; give --store PATH of a results database"
+        )
+    with Store(store_path) as store:
+        runs = load_runs(store, dataset=dataset, model=model, init=init)
+        filters = {"dataset": dataset, "model": model, "init": init}
+        chosen = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
+        if not runs:
+            raise ConfigError(f"no runs in {str(store_path)!r}" + (f" with {chosen}" if chosen else ""))
+        report = build_report(
+            store,
+            group_conditions(runs),
+            title=title or "initlab report",
+            metric=metric,
+            metadata={"selection": chosen or "all runs"},
+        )
+    return report.write(out)

@@ -1,0 +1,101 @@
+"""The standard report of a store: its files, metadata, sections, and the probe-section hook."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from initlab.errors import ConfigError
+from initlab.registry import Registry
+from initlab.report import (
+    Claim,
+    FigureBlock,
+    Section,
+    Table,
+    build_report,
+    final_table,
+    group_conditions,
+    load_runs,
+    plot_heatmap,
+    report_store,
+)
+from initlab.store import Store
+from report_stores import PROBE, Stores
+
+STANDARD_FILES = [
+    "curves_test_accuracy.csv",
+    "curves_test_accuracy.png",
+    "final_test_accuracy.csv",
+    "final_test_accuracy.png",
+    "report.html",
+    "runs_test_accuracy.csv",
+    "settings.csv",
+]
+
+
+def test_report_store_writes_the_page_figures_and_tables(stores: Stores, tmp_path: Path) -> None:
+    path = report_store(stores.main, tmp_path / "out")
+    assert path == tmp_path / "out" / "report.html"
+    assert sorted(p.name for p in path.parent.iterdir()) == STANDARD_FILES
+    with (path.parent / "final_test_accuracy.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    with Store(stores.main) as store:
+        final = final_table(group_conditions(load_runs(store)))
+    assert [r["condition"] for r in rows] == final.column("condition")
+    assert [float(r["mean"]) for r in rows] == final.column("mean")
+    assert [(int(r["n"]), int(r["diverged"]), int(r["failed"])) for r in rows][3] == (2, 1, 1)
+    page = path.read_text()
+    assert "13 (11 finished, 1 diverged, 1 failed) in 4 conditions" in page
+    assert f"<dd>{stores.main.resolve()}</dd>" in page and "2.13.0" in page
+    for title in ("Test accuracy per epoch", "Final test accuracy", "Settings"):
+        assert f"<h2>{title}</h2>" in page
+    assert "Claims" not in page  # no claims given: no claims section
+
+
+def test_filters_and_metric_choose_what_is_reported(stores: Stores, tmp_path: Path) -> None:
+    path = report_store(stores.main, tmp_path, init="zeros", metric="val_loss", title="zeros only")
+    page = path.read_text()
+    assert "<title>zeros only</title>" in page and "init=zeros" in page
+    assert "3 (3 finished) in 1 conditions" in page and "val_loss, mean over seeds" in page
+    assert (tmp_path / "final_val_loss.png").is_file()
+    with pytest.raises(ConfigError, match=r"no runs in '.*main\.db' with dataset=mnist, init=zeros"):
+        report_store(stores.main, tmp_path, dataset="mnist", init="zeros")
+    with pytest.raises(ConfigError, match="does not exist"):
+        report_store(tmp_path / "missing.db", tmp_path)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_claims_and_study_sections_come_in_order(stores: Stores, tmp_path: Path) -> None:
+    with Store(stores.main) as store:
+        conditions = group_conditions(load_runs(store))
+        claims = [Claim("zeros-majority", "zeros stays at chance", "holds", {"accuracy": 0.25})]
+        extra = Section("Bias scale", [FigureBlock.of("heat", plot_heatmap(Table.from_rows([
+            {"step": 0, "layer": "fc1", "value": 1.0}]), facet=None))])  # fmt: skip
+        report = build_report(store, conditions, title="study", claims=claims, sections=[extra])
+    assert [s.title for s in report.sections] == [
+        "Claims", "Test accuracy per epoch", "Final test accuracy", "Bias scale", "Settings",
+    ]  # fmt: skip
+    report.write(tmp_path)
+    assert (tmp_path / "heat.png").is_file()
+    with pytest.raises(ConfigError, match="at least one run"):
+        build_report(store, [])
+
+
+def test_registered_probe_sections_join_reports_whose_runs_have_rows(stores: Stores) -> None:
+    charts: Registry = Registry("probe section")
+    seen: list[Table] = []
+
+    @charts.register(PROBE)
+    def weight_norms(rows: Table) -> Section:
+        seen.append(rows)
+        return Section("Weight norms", [FigureBlock.of("weight_norms", plot_heatmap(rows))])
+
+    with Store(stores.main) as store:
+        report = build_report(store, group_conditions(load_runs(store)), probe_charts=charts)
+    assert "Weight norms" in [s.title for s in report.sections]
+    assert set(seen[0].column("probe")) == {PROBE} and len(set(seen[0].column("condition"))) == 3
+    with Store(stores.lr_sweep) as store:  # no probe rows there: no section
+        report = build_report(store, group_conditions(load_runs(store)), probe_charts=charts)
+    assert "Weight norms" not in [s.title for s in report.sections]
