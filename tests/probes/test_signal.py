@@ -134,3 +134,20 @@ def test_hooks_exist_only_on_scheduled_steps() -> None:
     steps_seen = sorted({r.step for r in result.probes["signal"].rows})
     assert steps_seen == [s for s, on in enumerate(scheduled) if on]
     assert all(len(m._forward_hooks) == 0 for m in result.model.modules())
+
+
+def test_in_place_activations_do_not_hide_the_pre_activation_or_its_gradient() -> None:
+    """A forward hook plus a tensor hook (never a full backward module hook) on a Linear followed by
+    ReLU(inplace=True): the statistics are those of the same net with an ordinary ReLU."""
+    torch.manual_seed(0)
+    x, y = digits_batches(1)[0]
+    stats = []
+    for inplace in (True, False):
+        model = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(inplace=inplace), nn.Linear(16, 10))
+        model.load_state_dict(stats[0][1] if stats else model.state_dict())
+        probe = SignalProbe().attach(model)
+        F.cross_entropy(model(x), y).backward()
+        stats.append((at_step(probe.record(0), 0), model.state_dict()))
+    (with_inplace, _), (without, _) = stats
+    assert with_inplace == without
+    assert with_inplace["2"]["mean"] > with_inplace["1"]["mean"]  # the hook saw the pre-activation

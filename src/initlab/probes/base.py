@@ -17,6 +17,7 @@ registers nothing and computes nothing for it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Self
@@ -50,6 +51,13 @@ class Schedule:
 
     def __call__(self, step: int) -> bool:
         return step < self.first or (self.every > 0 and step % self.every == 0)
+
+
+def relative_change(change: float, scale: float) -> float:
+    """``change / scale``; a change of something that was 0 is infinite, no change is 0."""
+    if scale == 0.0:
+        return math.inf if change > 0 else 0.0
+    return change / scale
 
 
 class Probe(Callback):

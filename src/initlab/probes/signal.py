@@ -21,14 +21,14 @@ pass — it reports the NF-ResNet signal-propagation metrics (Brock, De & Smith 
 2101.08692) of the block's output: ``avg_channel_sq_mean`` (mean over channels of the squared channel
 mean) and ``avg_channel_var`` (mean over channels of the channel variance), channels being dim 1.
 
-In a run, hooks are registered only for the steps on the schedule and removed after them. Standalone,
+In a run, hooks are registered only for the steps on the schedule and removed after them (a few
+reductions per hooked output on those steps; nothing on the others). Standalone,
 ``attach`` registers them at once; ``record(step)`` reports the last forward/backward pass and the
 change of the weights since ``attach`` or the previous record.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Annotated, Any, Self
 
@@ -37,7 +37,7 @@ from pydantic import Field
 from torch import nn
 
 from initlab.models.roles import WEIGHT_LAYER_TYPES, weight_layers
-from initlab.probes.base import Every, First, Probe
+from initlab.probes.base import Every, First, Probe, relative_change
 from initlab.probes.registry import register_probe
 from initlab.probes.trace import is_probing, residual_blocks, trace_model
 from initlab.records import ProbeRow
@@ -195,7 +195,7 @@ class SignalProbe(Probe):
                 continue
             delta_std = float((module.weight.detach() - before).float().std())
             weight_std = float(before.float().std())
-            rows.append(ProbeRow(step, name, "update_ratio", _ratio(delta_std, weight_std)))
+            rows.append(ProbeRow(step, name, "update_ratio", relative_change(delta_std, weight_std)))
         return self._keep(rows)
 
     # -- callback: hooks only on scheduled steps -----------------------------------------------------
@@ -214,10 +214,3 @@ class SignalProbe(Probe):
         if self._before:
             self._update_rows(ctx.step)
             self._before = {}
-
-
-def _ratio(change: float, scale: float) -> float:
-    """change/scale, with a change from a zero scale counted as infinite (and no change as 0)."""
-    if scale == 0.0:
-        return math.inf if change > 0 else 0.0
-    return change / scale

@@ -2,8 +2,9 @@
 
 A *unit* is an output row of a Linear layer or an output channel of a Conv layer (a *producer*).
 Starting from each producer's output, every later op of the trace (:mod:`initlab.probes.trace`) is
-followed with a *label map*: a tensor of the op's output shape that holds, at each position, the global
-id of the unit that position carries (-1: none). The analysis records, for every unit,
+followed with a *label map* (kept on the CPU): a tensor of the op's output shape that holds, at each
+position, the global id of the unit that position carries (-1: a signal that is no unit, -2: a constant
+such as the zero channels a padded shortcut adds). The analysis records, for every unit,
 
 * its incoming slices: the producer's weight row and bias (and its group, for grouped convs);
 * its per-unit slices between the producer and the next weight layers: BatchNorm/LayerNorm γ and β,
@@ -20,6 +21,9 @@ id of the unit that position carries (-1: none). The analysis records, for every
 
 :class:`UnitGraph` keeps this structure; :meth:`UnitGraph.signatures` reads the current values of
 every slice (and of the optimizer's per-parameter state) so that the symmetry probe can compare units.
+The structure comes from one pass, so a model whose graph changes between passes (data-dependent
+control flow) is analysed as that pass ran. Constant positions that concatenation or padding put next
+to units (-2) are taken as the same for every unit: a padded shortcut adds zeros.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ DROPOUT = {
 SAME = {"to", "float", "double", "half", "bfloat16", "type", "type_as", "contiguous", "clone", "detach",
         "cpu", "cuda", "requires_grad"}  # fmt: skip
 #: Ops whose result depends on their input's shape or dtype only: a constant, never a unit.
-CONSTANT = {"zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "new_zeros",
+CONSTANT_OPS = {"zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "new_zeros",
             "new_ones", "new_full", "new_empty", "new_tensor", "size", "numel", "dim"}  # fmt: skip
 SHAPE = {
     "view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "permute", "transpose", "t",
@@ -69,6 +73,7 @@ CHANNEL_NORMS = {"batch_norm", "instance_norm", "group_norm"}
 REDUCTIONS = {"mean", "sum", "amax", "amin", "logsumexp", "std", "var", "norm", "prod", "nansum", "nanmean"}
 FEATURE_NORMS = {"layer_norm", "rms_norm", "softmax", "log_softmax", "normalize"}
 LABEL = torch.int32
+SIGNAL, CONSTANT_VALUE = -1, -2  # label values of positions that carry no unit
 
 
 @dataclass
@@ -221,7 +226,7 @@ class UnitGraph:
         follows_first = name in SAME or (name in SHAPE and name not in ("cat", "concat", "stack"))
         if (
             not tainted
-            or name in CONSTANT
+            or name in CONSTANT_OPS
             or (follows_first and (first is None or id(first) not in self._labels))
         ):
             if any(id(t) in self._owner or id(t) in self._derived for t in inputs):
@@ -341,14 +346,16 @@ class UnitGraph:
                 pairs = torch.unique(torch.stack([labels[both], theirs[both]], dim=1), dim=0)
                 for a, b in pairs.tolist():
                     self._union(a, b)
-            lone = (labels >= 0) != (theirs >= 0)
+            lone = ((labels >= 0) & (theirs == SIGNAL)) | ((labels == SIGNAL) & (theirs >= 0))
             if bool(lone.any()):
                 self._break(
                     torch.where(labels >= 0, labels, theirs)[lone],
                     f"combined by {op.name} with a signal that is not a unit of any layer (e.g. a skip "
                     "from the input)",
                 )
-            labels = torch.where(labels >= 0, labels, theirs)
+            labels = torch.where(
+                labels >= 0, labels, torch.where(theirs >= 0, theirs, labels.maximum(theirs))
+            )
         for const in inputs:
             if id(const) in self._labels or const.numel() <= 1:
                 continue
@@ -383,7 +390,9 @@ class UnitGraph:
 
         def swap(value: Any) -> Any:
             if isinstance(value, torch.Tensor):
-                return self._label(value).contiguous() if id(value) in self._labels else _no_units(value)
+                if id(value) in self._labels:
+                    return self._label(value).contiguous()
+                return torch.full(value.shape, CONSTANT_VALUE, dtype=LABEL)
             if isinstance(value, (list, tuple)):
                 return type(value)(swap(v) for v in value)
             return value
@@ -392,10 +401,10 @@ class UnitGraph:
         if op.name == "pad":
             if kwargs.get("mode", args[2] if len(args) > 2 else "constant") != "constant":
                 self._break(self._label(op.args[0]), "passes through a non-constant pad")
-            kwargs = {**kwargs, "value": -1}
+            kwargs = {**kwargs, "value": CONSTANT_VALUE}
             args = args[:2]
-        if op.name == "getitem":  # an index tensor is an index, not data: keep it as it was
-            args = (args[0], op.args[1])
+        if op.name == "getitem":  # an index tensor is an index, not data: keep it (on the labels' CPU)
+            args = (args[0], _on_cpu(op.args[1]))
         for t, labels in zip(outputs, tensors_in(op.func(*args, **kwargs)), strict=False):
             self._set(t, labels)
 
@@ -478,9 +487,18 @@ class UnitGraph:
         self._set(out, _no_units(out))
 
 
+def _on_cpu(value: Any) -> Any:
+    """``value`` with every tensor in it moved to the CPU, where label maps live."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(v) for v in value)
+    return value
+
+
 def _no_units(t: torch.Tensor) -> torch.Tensor:
     """A label map saying that no position of ``t`` carries a unit."""
-    return torch.full(t.shape, -1, dtype=LABEL)
+    return torch.full(t.shape, SIGNAL, dtype=LABEL)
 
 
 def _depends_only_on(labels: torch.Tensor, dims: Sequence[int]) -> bool:

@@ -14,7 +14,10 @@ emits ``grad_norm``, ``delta_norm`` (‖Δ‖ of that step) and ``update_ratio``
 per tensor: the data of the update-order chart.
 
 In a run it looks at every step until every tensor has had all three events, and after that only on
-its schedule; a step it does not look at costs nothing. Standalone, ``record(step)`` (after the
+its schedule; a step it does not look at costs nothing (a tensor that never moves, e.g. behind a
+dead path, keeps it looking every step). Cost: one copy and a few passes over the parameters, about
+0.6 ms per step on the MNIST MLP (784-500-10) on one CPU thread, where a training step takes 4.6 ms
+(``benchmarks/probe_overhead.py``). Standalone, ``record(step)`` (after the
 optimizer step) compares the parameters with their values at ``attach`` or at the previous record.
 """
 
@@ -27,12 +30,20 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from initlab.probes.base import Every, First, Probe
+from initlab.probes.base import Every, First, Probe, relative_change
 from initlab.probes.registry import register_probe
 from initlab.records import ProbeRow
 from initlab.train.callbacks import TrainContext
 
 EVENTS = ("first_grad_step", "first_change_step", "first_rel_change_step")
+
+
+def largest_magnitude(t: torch.Tensor) -> float:
+    """max |t| in one pass (NaN if t holds one; 0 for an empty tensor)."""
+    if not t.numel():
+        return 0.0
+    low, high = torch.aminmax(t.detach())
+    return max(-float(low), float(high)) if not torch.isnan(low + high) else math.nan
 
 
 @register_probe
@@ -99,17 +110,13 @@ class UpdateOrderProbe(Probe):
         """Event rows (and with ``per_step`` the norm rows) of the snapshotted parameters."""
         rows: list[ProbeRow] = []
         for name, before in self._before.items():
-            param = self._params[name].detach()
             grad = self._params[name].grad
-            grad_max = float(grad.abs().amax()) if grad is not None and grad.numel() else 0.0
-            delta = param - before
-            delta_max = float(delta.abs().amax()) if delta.numel() else 0.0
+            delta = self._params[name].detach() - before
+            grad_max = largest_magnitude(grad) if grad is not None else 0.0
+            delta_max = largest_magnitude(delta)
             delta_norm = float(torch.linalg.vector_norm(delta))
             weight_norm = float(torch.linalg.vector_norm(before))
-            if delta_max != 0.0 and weight_norm == 0.0:
-                ratio = math.inf
-            else:
-                ratio = delta_norm / weight_norm if weight_norm else 0.0
+            ratio = relative_change(delta_norm or delta_max, weight_norm)  # a norm can underflow to 0
             happened = {
                 "first_grad_step": grad_max != 0.0,  # NaN counts as non-zero
                 "first_change_step": delta_max != 0.0,
