@@ -68,12 +68,13 @@ class RunConfig(BaseModel):
     log_every: PositiveInt = 50
     """Record the mean training loss every this many steps."""
     probes: dict[str, dict[str, Any]] = {}
-    """Instruments to attach, by name, with their params."""
+    """Instruments to attach, by name, with their params (see ``initlab.probes.PROBES``)."""
 
     @model_validator(mode="after")
     def _resolve_names(self) -> RunConfig:
         from initlab.data import DATASETS
         from initlab.models import MODELS
+        from initlab.probes import PROBES
         from initlab.schemes import SCHEMES
 
         if self.optimizer != "sgd" and (self.momentum or self.nesterov):
@@ -86,6 +87,8 @@ class RunConfig(BaseModel):
             entry = registry.get(getattr(self, field_name))
             resolved = entry.validate(getattr(self, f"{field_name}_params"))
             object.__setattr__(self, f"{field_name}_params", resolved)
+        probes = {name: PROBES.get(name).validate(params) for name, params in self.probes.items()}
+        object.__setattr__(self, "probes", probes)
         return self
 
     def key(self) -> str:
@@ -143,12 +146,15 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> RunConfig:
     """A RunConfig from a TOML file (optional) with ``overrides`` (e.g. CLI flags) on top.
 
-    Param tables merge key by key: ``init_params`` from the file keep their keys unless overridden.
+    Param tables merge key by key: ``init_params`` from the file keep their keys unless overridden,
+    and so do the params of each probe in ``probes``.
     """
     data: dict[str, Any] = read_toml(path) if path is not None else {}
     for key, value in (overrides or {}).items():
         if key.endswith("_params") and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}
+        elif key == "probes" and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **{n: {**data[key].get(n, {}), **p} for n, p in value.items()}}
         else:
             data[key] = value
     return make_config(data)

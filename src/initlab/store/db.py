@@ -191,12 +191,20 @@ class Store:
                 args.append(value)
         return [MetricRow(*row) for row in self.conn.execute(sql + " ORDER BY rowid", args)]
 
-    def probe_rows(self, run_id: str, probe: str | None = None) -> list[tuple[str, ProbeRow]]:
-        """``(probe, row)`` pairs of a run, in write order."""
+    def probe_rows(
+        self,
+        run_id: str,
+        probe: str | None = None,
+        *,
+        layer: str | None = None,
+        name: str | None = None,
+    ) -> list[tuple[str, ProbeRow]]:
+        """``(probe, row)`` pairs of a run, in write order, optionally only one probe, layer or quantity."""
         sql, args = "SELECT probe, step, layer, name, value FROM probe_rows WHERE run_id = ?", [run_id]
-        if probe is not None:
-            sql += " AND probe = ?"
-            args.append(probe)
+        for column, value in (("probe", probe), ("layer", layer), ("name", name)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
         return [(row[0], ProbeRow(*row[1:])) for row in self.conn.execute(sql + " ORDER BY rowid", args)]
 
 

@@ -55,6 +55,8 @@ class RunResult:
     model: nn.Module
     reason: str | None = None
     diverged_step: int | None = None
+    probes: dict[str, Callback] = field(default_factory=dict)
+    """The probes named in the config, by name, with their rows in memory (``probe.rows``)."""
 
     @property
     def test_accuracy(self) -> float:
@@ -120,9 +122,14 @@ def train(
 ) -> RunResult:
     """Train ``config``'s model on its dataset; report every record to ``sink``.
 
-    ``splits`` may be passed to reuse loaded data across runs. Bad input (unknown names, missing
-    data) raises before the run starts, so it leaves no run behind in the sink.
+    ``splits`` may be passed to reuse loaded data across runs. The probes named in
+    ``config.probes`` run as callbacks after ``callbacks``. Bad input (unknown names, missing data)
+    raises before the run starts, so it leaves no run behind in the sink.
     """
+    from initlab.probes import build_probes  # probes build on train's callbacks: import at call time
+
+    probes = build_probes(config.probes)
+    callbacks = [*callbacks, *probes]
     sink = sink if sink is not None else MemorySink()
     run_id = run_id or uuid.uuid4().hex[:12]
     device = resolve_device(config.device)
@@ -167,6 +174,7 @@ def train(
         model=model,
         reason=reason,
         diverged_step=diverged_step,
+        probes={probe.name: probe for probe in probes},
     )
 
 

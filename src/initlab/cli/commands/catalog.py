@@ -74,3 +74,11 @@ def datasets(name: str | None = NameArgument) -> None:
     from initlab.data import DATASETS
 
     _catalog(DATASETS, name)
+
+
+@app.command()
+def probes(name: str | None = NameArgument) -> None:
+    """List the probes, or show one probe's description and params."""
+    from initlab.probes import PROBES
+
+    _catalog(PROBES, name)

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from initlab.cli.app import app, console
-from initlab.cli.options import StoreOption, parse_params
+from initlab.cli.options import StoreOption, parse_params, parse_probes
 from initlab.config import load_config
 from initlab.records import RunEnd
 from initlab.store import Store
@@ -63,6 +63,10 @@ def run(
     train_size: int = typer.Option(None, help="Train on only this many images."),
     log_every: int = typer.Option(None, help="Record the training loss every N steps."),
     device: str = typer.Option(None, help="auto | cpu | cuda | cuda:N."),
+    probe: list[str] = typer.Option(None, "--probe", help="Attach this probe (see `initlab probes`)."),
+    probe_param: list[str] = typer.Option(
+        None, "--probe-param", help="Probe param NAME.key=value (repeatable; turns the probe on)."
+    ),
     config: Path = typer.Option(None, "--config", help="TOML file with the same fields; flags override it."),
     store: Path = StoreOption,
     download: bool = typer.Option(
@@ -91,6 +95,7 @@ def run(
         "train_size": train_size,
         "log_every": log_every,
         "device": device,
+        "probes": parse_probes(probe, probe_param),
     }
     cfg = load_config(config, {k: v for k, v in flags.items() if v is not None})
     splits = load_splits(cfg, download=download)
@@ -114,3 +119,6 @@ def run(
     if result.status == "diverged":
         line += f": {result.reason}"
     console.print(line, highlight=False)
+    if result.probes:
+        counts = ", ".join(f"{name} {len(probe.rows)}" for name, probe in result.probes.items())
+        console.print(f"probe rows in the store: {counts}", highlight=False)

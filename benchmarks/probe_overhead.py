@@ -1,0 +1,154 @@
+"""What the probes cost: step time of the seed study's MNIST MLP with and without them, as ratios.
+
+Run: ``.venv/bin/python benchmarks/probe_overhead.py [--steps 40] [--repeats 7] [--threads 1]``. Every
+setting trains ``mnist-fnn`` (784-500-10, Adam, batch 128) for ``--steps`` steps through
+``initlab.train`` in this one process, timing the epoch's training seconds per step (evaluation
+excluded). The settings are interleaved and repeated; each ratio is the median, over the repeats, of
+the setting's time over the no-probe time of the same repeat, so drift of a shared machine hits both
+sides alike. One thread by default: on a loaded 2-core machine two OpenMP threads make small steps
+several times slower and far noisier. Targets (issue 4): ≤ 1.10 with update-order, grad-dist and
+symmetry on every step, ≤ 1.01 with them attached but off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from initlab.config import RunConfig
+from initlab.models import build_model
+from initlab.probes import GradDistProbe, SymmetryProbe, UpdateOrderProbe, build_probe
+from initlab.probes.symmetry import rank_and_effective_rank
+from initlab.train import TrainContext, load_splits, train
+
+EVERY_STEP = {"first": 10**9, "every": 1}
+OFF = {"first": 0, "every": 0}
+THREE = ("update-order", "grad-dist", "symmetry")
+
+SETTINGS: dict[str, dict[str, dict[str, object]]] = {
+    "no probes": {},
+    "the three attached, off": {name: OFF for name in THREE},
+    "update-order every step": {"update-order": EVERY_STEP},
+    "grad-dist every step": {"grad-dist": EVERY_STEP},
+    "symmetry every step, no rank": {"symmetry": EVERY_STEP | {"rank": False}},
+    "symmetry every step": {"symmetry": EVERY_STEP},
+    "the three every step": {name: EVERY_STEP for name in THREE},
+    "the three, default schedules": {name: {} for name in THREE},
+}
+
+
+def step_seconds(config: RunConfig, splits: object, steps: int) -> float:
+    result = train(config, splits=splits)
+    return result.history[1]["train_seconds"] / steps
+
+
+def isolated_costs(splits: object, repeats: int = 30) -> None:
+    """Each probe's record on the trained MLP, a training step, and the callback calls of three
+    probes that are attached but off, each timed alone (median of ``repeats``, interleaved)."""
+    model = build_model("mnist-fnn")
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = splits.train.x[:128], splits.train.y[:128]
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    step()
+    order = UpdateOrderProbe().attach(model)
+    grads = GradDistProbe().attach(model)
+    groups = SymmetryProbe(rank=False).attach(model, inputs=x, optimizer=optimizer)
+    ctx = TrainContext(
+        "bench", RunConfig(), model, optimizer, x.device, 1, lambda probe, rows: None, inputs=x
+    )
+    off = [build_probe(name, first=0, every=0) for name in THREE]
+    for probe in off:
+        probe.on_train_start(ctx)
+        probe.on_step_start(ctx)
+    step()  # one real step 0, after which update-order has seen every tensor move
+    for probe in off:
+        probe.on_after_backward(ctx)
+        probe.on_step_end(ctx)
+    ctx.step = 1
+
+    def dispatch_off() -> None:
+        for event in ("on_step_start", "on_after_backward", "on_step_end"):
+            for probe in off:
+                getattr(probe, event)(ctx)
+
+    timed: dict[str, Callable[[], object]] = {
+        "training step": step,
+        "update-order record": lambda: order.record(0),
+        "grad-dist record": lambda: grads.record(0),
+        "symmetry record, no rank": lambda: groups.record(0),
+        "rank of every weight (SVDs)": lambda: [
+            rank_and_effective_rank(p) for p in (model.fc1.weight, model.head.weight)
+        ],
+        "three probes off: callbacks": dispatch_off,
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in timed}
+    for _ in range(repeats):
+        for name, call in timed.items():
+            start = time.perf_counter()
+            call()
+            seconds[name].append(time.perf_counter() - start)
+    base = statistics.median(seconds["training step"])
+    print(f"\neach part alone (median of {repeats}), against one training step:")
+    for name, ts in seconds.items():
+        print(
+            f"{name:32} {statistics.median(ts) * 1e3:9.3f} ms  {statistics.median(ts) / base:8.4f} of a step"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    base = RunConfig(dataset="mnist", model="mnist-fnn", epochs=1, val_size=0, train_size=args.steps * 128)
+    splits = load_splits(base)
+    configs = {name: base.model_copy(update={"probes": probes}) for name, probes in SETTINGS.items()}
+    configs = {
+        name: RunConfig.model_validate(c.model_dump()) for name, c in configs.items()
+    }  # resolve params
+    step_seconds(base, splits, args.steps)  # warm up
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    started = time.perf_counter()
+    for repeat in range(args.repeats):
+        order = list(configs) if repeat % 2 == 0 else list(configs)[::-1]
+        for name in order:
+            times[name].append(step_seconds(configs[name], splits, args.steps))
+    none = times["no probes"]
+    ratio = {name: [t / n for t, n in zip(ts, none, strict=True)] for name, ts in times.items()}
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), mnist-fnn, batch 128,"
+        f" {args.steps} steps, {args.repeats} interleaved repeats ({time.perf_counter() - started:.0f} s)"
+    )
+    print(f"{'setting':32} {'ms/step':>9} {'ratio':>7} {'+ms/step':>9}  (ratio range over repeats)")
+    for name, ts in times.items():
+        extra = statistics.median(t - n for t, n in zip(ts, none, strict=True))
+        print(
+            f"{name:32} {statistics.median(ts) * 1e3:9.2f} {statistics.median(ratio[name]):7.3f}"
+            f" {extra * 1e3:9.2f}  ({min(ratio[name]):.2f}–{max(ratio[name]):.2f})"
+        )
+    isolated_costs(splits)
+    on, off = (
+        statistics.median(ratio["the three every step"]),
+        statistics.median(ratio["the three attached, off"]),
+    )
+    print(
+        f"targets: the three every step ≤ 1.10 (measured {on:.2f});"
+        f" attached but off ≤ 1.01 (measured {off:.3f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
