@@ -1,4 +1,8 @@
-"""``initlab schemes|models|datasets [NAME]``: what exists, one line each, or one entry in full."""
+"""``initlab schemes|models|datasets [NAME]``: what exists, one line each, or one entry in full.
+
+A scheme's line gives its family, its summary, its paper (authors, year, arXiv id) and its params;
+``initlab schemes NAME`` prints its formula (the docstring), its paper and a table of its params.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,11 @@ def _show_list(registry: Registry) -> None:
     for entry in registry:
         line = Text(f"{entry.name:<26}", style="bold")
         if "family" in entry.meta:
-            line.append(f"{entry.meta['family']:<12}")
+            line.append(f"{entry.meta['family']:<15}")
         line.append(entry.summary)
+        paper = entry.meta.get("paper")
+        if paper is not None:
+            line.append(f"  [{paper.short}]", style="cyan")
         params = _params_inline(entry)
         if params:
             line.append(f"  ({params})", style="dim")
@@ -32,6 +39,8 @@ def _show_entry(registry: Registry, name: str) -> None:
     console.print(Text(f"{entry.name}  ({registry.kind}{family})", style="bold"))
     if entry.meta.get("paper"):
         console.print(f"paper: {entry.meta['paper']}", highlight=False)
+    if entry.meta.get("data"):
+        console.print(f"data: {entry.meta['data']} (a batch of inputs: apply_init(model, {name!r}, data=x))")
     console.print()
     console.print(entry.doc, highlight=False, markup=False)
     rows = entry.param_table()
