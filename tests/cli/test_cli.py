@@ -131,3 +131,12 @@ def test_scheme_listing_gives_family_paper_and_params(capsys: pytest.CaptureFixt
     )  # formula, ref discrepancy
     status, out, _ = run_cli(capsys, "schemes", "lsuv")
     assert status == 0 and "apply_init(model, 'lsuv', data=x)" in out and "max_iter" in out
+
+
+def test_pytorch_transformer_shows_the_measured_encoder_layer(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "schemes", "pytorch-transformer")
+    assert (
+        status == 0
+        and "self_attn.in_proj_weight" in out
+        and "xavier_uniform_ on the fused (3d×d) matrix" in out
+    )

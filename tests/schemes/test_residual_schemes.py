@@ -100,6 +100,36 @@ def test_fixup_scales_branch_layers_by_l_to_the_minus_half(depth: int, blocks: i
     assert_moments(stem / math.sqrt(2 / stem[0].numel()), 0.0, 1.0, sigmas=8)  # He, unscaled
 
 
+def test_fixup_layers_start_moving_head_first_under_sgd() -> None:
+    """Head at step 0; stem, branch ends and the scalar biases after them at step 1; the rest at step 2.
+
+    A branch's multiplier multiplies a zero conv until step 2, so its gradient is 0 before (and tiny then).
+    """
+    model = apply_init(resnet(20, norm="none", fixup=True), "fixup", seeded())
+    data = load_dataset("digits", "train")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    first_move: dict[str, int] = {}
+    multiplier_grads = []
+    for step in range(3):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(
+            model(data.x[64 * step : 64 * (step + 1)]), data.y[64 * step : 64 * (step + 1)]
+        ).backward()
+        multiplier_grads.append(model.layer1[0].branch.scale.scale.grad.abs().item())
+        optimizer.step()
+        for name, p in model.named_parameters():
+            if name not in first_move and not torch.equal(p, before[name]):
+                first_move[name] = step
+    assert first_move["head.fc.weight"] == first_move["head.fc.bias"] == 0
+    assert first_move["stem.conv.weight"] == first_move["head.bias.bias"] == 1
+    for i in range(3):
+        branch = f"layer1.{i}.branch"
+        assert first_move[f"{branch}.conv2.weight"] == first_move[f"{branch}.bias2b.bias"] == 1
+        assert first_move[f"{branch}.conv1.weight"] == first_move[f"{branch}.bias1b.bias"] == 2
+    assert multiplier_grads[:2] == [0.0, 0.0] and 0 < multiplier_grads[2] < 1e-5
+
+
 def test_fixup_scales_bottlenecks_by_l_to_the_minus_quarter() -> None:
     model = build_model("resnet50-cifar", input_shape=(3, 32, 32), width=8, norm="none", fixup=True)
     apply_init(model, "fixup", seeded())

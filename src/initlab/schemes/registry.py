@@ -9,7 +9,9 @@ Registry metadata a scheme may carry:
 - ``layerwise=True``: it treats each weight layer on its own, so it can initialise part of a model
   (a role override in ``compose``, or the ``base`` of a residual scheme);
 - ``data="required" | "optional"``: it takes a batch of inputs, ``data=`` (LSUV). ``data`` is not a
-  param: it is passed beside them and never stored in a run's config.
+  param: it is passed beside them and never stored in a run's config;
+- ``report``: a function returning rows (dataclasses) measured on a reference implementation, which
+  ``initlab schemes NAME`` prints under the formula.
 """
 
 from __future__ import annotations
@@ -58,11 +60,14 @@ def register_scheme(
     paper: Paper | None,
     layerwise: bool = False,
     data: Literal["required", "optional"] | None = None,
+    report: Callable[[], list[Any]] | None = None,
 ) -> Callable[[Scheme], Scheme]:
-    """Register a scheme function under ``name`` (see the module docstring for ``layerwise``/``data``)."""
+    """Register a scheme function under ``name`` (the module docstring explains the metadata)."""
     meta: dict[str, Any] = {"family": family, "paper": paper, "layerwise": layerwise}
     if data is not None:
         meta["data"] = data
+    if report is not None:
+        meta["report"] = report
     return SCHEMES.register(name, **meta)
 
 

@@ -42,18 +42,19 @@ def zero_weight_random_bias(
 
     Every Linear and Conv is covered, the layers inside residual branches included. (The seed study's
     ResNet-50 zeroed only its stem conv and its head: its loop tested the wrong variable.) A model
-    without any bias is refused: it would simply be all zeros (build it with ``bias=True``).
+    with a layer without bias is refused: that layer would output 0 forever, its units alike (build
+    the model with ``bias=True``).
     """
-    layers = [layer for _, layer in weight_layers(model)]
-    if layers and all(layer.bias is None for layer in layers):
+    layers = list(weight_layers(model))
+    unbiased = [name for name, layer in layers if layer.bias is None]
+    if unbiased:
         raise SchemeError(
-            f"zero-weight-random-bias needs biases to break the symmetry, and no Linear/Conv layer of "
-            f"{type(model).__name__} has one; build the model with bias=True"
+            f"zero-weight-random-bias needs a bias in every Linear/Conv layer (a zero layer without one "
+            f"outputs 0 and its units stay alike); {len(unbiased)} have none, the first {unbiased[0]!r}: "
+            "build the model with bias=True"
         )
-    for layer in layers:
+    for _, layer in layers:
         layer.weight.zero_()
-        if layer.bias is None:
-            continue
         if dist == "normal":
             normal_(layer.bias, shift, scale, generator)
         else:

@@ -253,42 +253,6 @@ def ds_init(
     return model
 
 
-@register_scheme(
-    "pytorch-transformer",
-    family="transformer",
-    paper=Paper(
-        "Paszke et al.",
-        2019,
-        "PyTorch (nn.TransformerEncoderLayer / nn.MultiheadAttention)",
-        arxiv="1912.01703",
-    ),
-)
-def pytorch_transformer(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
-    """What PyTorch's ``nn.TransformerEncoderLayer`` does at init, applied to initlab's transformer.
-
-    nn.MultiheadAttention keeps q, k, v in one fused (3d × d) ``in_proj_weight`` and runs
-    ``xavier_uniform_`` on it: W_q, W_k, W_v ~ U(±√(6/(d + 3d))), Var = 1/(2d), half of the Xavier
-    variance of a d × d matrix; in_proj_bias = 0. Its ``out_proj`` keeps nn.Linear's default,
-    U(±1/√d) (Var 1/(3d)), with bias 0. linear1/linear2 keep nn.Linear's default, U(±1/√fan_in) for
-    weights and biases; LayerNorm γ = 1, β = 0. Everything else here gets PyTorch's default
-    (Embedding N(0, 1)). ``nn.Transformer`` (the full model) differs: it re-initialises every matrix
-    of its layers with ``xavier_uniform_``. ``torch_encoder_layer_init`` measures a real layer.
-    """
-    pytorch_default(model, generator=generator)
-    attentions = [m for m in model.modules() if {role_of(c) for c in m.children()} >= {QUERY, KEY, VALUE}]
-    for attention in attentions:
-        qkv = [c for c in attention.children() if role_of(c) in (QUERY, KEY, VALUE)]
-        fused = torch.empty(sum(c.weight.shape[0] for c in qkv), qkv[0].weight.shape[1])
-        bound = math.sqrt(3.0) * xavier_std(fused)
-        uniform_(fused, -bound, bound, generator)
-        for part, layer in zip(fused.split([c.weight.shape[0] for c in qkv]), qkv, strict=True):
-            layer.weight.copy_(part)
-            _zero_bias(layer)
-        for out in (c for c in attention.children() if role_of(c) == ATTN_OUT):
-            _zero_bias(out)
-    return model
-
-
 @dataclass(frozen=True)
 class ParamInit:
     """One parameter of a real ``nn.TransformerEncoderLayer``: its rule, and the std measured on it."""
@@ -305,9 +269,9 @@ class ParamInit:
 def torch_encoder_layer_init(
     width: int = 256, heads: int = 4, ffn: int = 1024, seed: int = 0
 ) -> list[ParamInit]:
-    """Build a real ``nn.TransformerEncoderLayer`` (seeded) and report each parameter's init.
+    """A real, seeded ``nn.TransformerEncoderLayer(256, 4, 1024)``: each parameter's rule, expected, measured.
 
-    The table ``pytorch-transformer`` reproduces: the rule, the std it implies, and the std measured.
+    The table ``pytorch-transformer`` reproduces (the std the rule implies, and the std measured).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -334,3 +298,41 @@ def torch_encoder_layer_init(
             ParamInit(name, tuple(param.shape), rule, mean, std, data.mean().item(), data.std().item())
         )
     return rows
+
+
+@register_scheme(
+    "pytorch-transformer",
+    family="transformer",
+    paper=Paper(
+        "Paszke et al.",
+        2019,
+        "PyTorch (nn.TransformerEncoderLayer / nn.MultiheadAttention)",
+        arxiv="1912.01703",
+    ),
+    report=torch_encoder_layer_init,
+)
+def pytorch_transformer(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
+    """What PyTorch's ``nn.TransformerEncoderLayer`` does at init, applied to initlab's transformer.
+
+    nn.MultiheadAttention keeps q, k, v in one fused (3d × d) ``in_proj_weight`` and runs
+    ``xavier_uniform_`` on it: W_q, W_k, W_v ~ U(±√(6/(d + 3d))), Var = 1/(2d), half of the Xavier
+    variance of a d × d matrix; in_proj_bias = 0. Its ``out_proj`` keeps nn.Linear's default,
+    U(±1/√d) (Var 1/(3d)), with bias 0. linear1/linear2 keep nn.Linear's default, U(±1/√fan_in) for
+    weights and biases; LayerNorm γ = 1, β = 0. Everything else here gets PyTorch's default
+    (Embedding N(0, 1)). ``nn.Transformer`` (the full model) differs: it re-initialises every matrix
+    of its layers with ``xavier_uniform_``. The table below (``torch_encoder_layer_init``) measures a
+    real layer.
+    """
+    pytorch_default(model, generator=generator)
+    attentions = [m for m in model.modules() if {role_of(c) for c in m.children()} >= {QUERY, KEY, VALUE}]
+    for attention in attentions:
+        qkv = [c for c in attention.children() if role_of(c) in (QUERY, KEY, VALUE)]
+        fused = torch.empty(sum(c.weight.shape[0] for c in qkv), qkv[0].weight.shape[1])
+        bound = math.sqrt(3.0) * xavier_std(fused)
+        uniform_(fused, -bound, bound, generator)
+        for part, layer in zip(fused.split([c.weight.shape[0] for c in qkv]), qkv, strict=True):
+            layer.weight.copy_(part)
+            _zero_bias(layer)
+        for out in (c for c in attention.children() if role_of(c) == ATTN_OUT):
+            _zero_bias(out)
+    return model

@@ -6,6 +6,11 @@ A scheme's line gives its family, its summary, its paper (authors, year, arXiv i
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Any
+
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -49,6 +54,21 @@ def _show_entry(registry: Registry, name: str) -> None:
         for row in rows:
             table.add_row(*row)
         console.print(table)
+    if entry.meta.get("report"):
+        _show_report(entry.meta["report"])
+
+
+def _show_report(report: Callable[[], list[Any]]) -> None:
+    """A table of the dataclass rows ``report()`` measures, titled by its docstring's first line."""
+    rows = report()
+    names = [f.name for f in dataclasses.fields(rows[0])]
+    title = (inspect.getdoc(report) or "").split("\n", 1)[0]
+    table = Table(*names, title=title, title_justify="left")
+    for row in rows:
+        table.add_row(
+            *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in (getattr(row, n) for n in names))
+        )
+    console.print(table)
 
 
 def _catalog(registry: Registry, name: str | None) -> None:
