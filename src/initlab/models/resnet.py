@@ -18,7 +18,7 @@ and three options change the structure the init schemes see:
 A fact to know before comparing zero-init schemes on option-A ResNets: a downsampling block's appended
 channels get shortcut 0, and a branch that starts at exactly 0 (``zero-last-layer``, ``zero-last-norm``)
 adds 0, so their pre-activation is exactly 0 and ReLU'(0) = 0 passes no gradient back: those channels
-stay dead for good (resnet-20: 16 of 32 channels of stage 2 and 48 of 64 of stage 3). A learnable
+stay dead for good (resnet-20: at least 16 of 32 channels of stage 2 and 48 of 64 of stage 3). A learnable
 branch gain or scalar bias (``skipinit``, ``rezero``, ``fixup``) brings them back; ``shortcut="conv"``
 avoids the problem.
 

@@ -122,8 +122,8 @@ def t_fixup(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
     Paper vs reference (layer6ai-labs/T-Fixup ``fairseq/modules/transformer_layer.py``): the
     reference also multiplies v_proj by √2, to undo fairseq's Xavier gain of 1/√2 on q, k, v; the
     product is the paper's Xavier (gain 1) used here. fairseq multiplies token embeddings by √d in the
-    forward pass; build ``scale_embedding=True`` to match it. Encoder-decoder models (N encoder and
-    M decoder layers) are supported when the embedding belongs to a single stack.
+    forward pass; build ``scale_embedding=True`` to match it. A model with both an encoder and a
+    decoder stack is refused: which stack's depth scales each embedding is not marked.
     """
     norms = norm_layers(model)
     if norms:
