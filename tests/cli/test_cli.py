@@ -118,3 +118,25 @@ def test_console_script_is_installed() -> None:
         [sys.executable, "-m", "initlab", "run", "--lr", "-1"], capture_output=True, text=True
     )
     assert done.returncode == 2 and done.stderr.startswith("error: lr=-1.0 is invalid")
+
+
+def test_scheme_listing_gives_family_paper_and_params(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "schemes")
+    line = next(line for line in out.splitlines() if line.startswith("fixup "))
+    assert status == 0 and "residual" in line and "Zhang, Dauphin & Ma 2019, arXiv 1901.09321" in line
+    assert "strict=True" in line
+    status, out, _ = run_cli(capsys, "schemes", "deepnorm")
+    assert (
+        status == 0 and "β = (8N)^(−1/4)" in out and "1.15·(N⁴M)^(−1/16)" in out
+    )  # formula, ref discrepancy
+    status, out, _ = run_cli(capsys, "schemes", "lsuv")
+    assert status == 0 and "apply_init(model, 'lsuv', data=x)" in out and "max_iter" in out
+
+
+def test_pytorch_transformer_shows_the_measured_encoder_layer(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "schemes", "pytorch-transformer")
+    assert (
+        status == 0
+        and "self_attn.in_proj_weight" in out
+        and "xavier_uniform_ on the fused (3d×d) matrix" in out
+    )

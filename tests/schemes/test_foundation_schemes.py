@@ -109,8 +109,10 @@ def test_registry_entries_carry_family_and_formula() -> None:
 
 def test_bad_scheme_names_and_params_name_the_allowed_values() -> None:
     model = build_model("mnist-fnn")
-    with pytest.raises(UnknownNameError, match=r"unknown scheme 'zero'.*allowed: .*zero-weight-random-bias"):
-        apply_init(model, "zero")
+    with pytest.raises(
+        UnknownNameError, match=r"unknown scheme 'zeroes'.*allowed: .*zero-weight-random-bias"
+    ):
+        apply_init(model, "zeroes")
     with pytest.raises(ConfigError, match=r"dist='gamma' is invalid.*'normal' or 'uniform'"):
         apply_init(model, "zero-weight-random-bias", dist="gamma")
     with pytest.raises(ConfigError, match=r"scale=-1.0 is invalid.*greater than or equal to 0"):

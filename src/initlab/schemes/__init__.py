@@ -1,6 +1,13 @@
-"""Init schemes: a registry of published schemes, applied in place with ``apply_init``."""
+"""Init schemes: a registry of published schemes, applied in place with ``apply_init``.
 
-from initlab.schemes import basic, seed  # noqa: F401  (register the schemes)
-from initlab.schemes.registry import SCHEMES, Paper, apply_init, register_scheme
+One module per family: ``classic`` (constant, random, variance-preserving, orthogonal, identity),
+``seed`` (zero weights, random biases), ``residual`` (Fixup, SkipInit, ReZero, zero-last-*),
+``transformer`` (GPT-2, T-Fixup, DeepNorm, DS-Init, PyTorch's own), ``zero`` (ZerO),
+``data_dependent`` (LSUV) and ``compose`` (a body scheme with per-role overrides). Importing them
+registers the schemes, in this order (the order of ``initlab schemes``).
+"""
 
-__all__ = ["SCHEMES", "Paper", "apply_init", "register_scheme"]
+from initlab.schemes import classic, seed, residual, transformer, zero, data_dependent, compose  # noqa: F401, I001
+from initlab.schemes.registry import SCHEMES, Paper, apply_init, register_scheme, takes_data
+
+__all__ = ["SCHEMES", "Paper", "apply_init", "register_scheme", "takes_data"]

@@ -8,7 +8,8 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from initlab.models.roles import WEIGHT_LAYER_TYPES
+from initlab.errors import SchemeError
+from initlab.models.roles import weight_layers
 from initlab.schemes.registry import Paper, register_scheme
 from initlab.schemes.sampling import normal_, uniform_
 
@@ -22,6 +23,7 @@ from initlab.schemes.sampling import normal_, uniform_
         "Training neural networks with zero weight initialization",
         url="https://github.com/c-schicho/ZeroInitializationSymmetry",
     ),
+    layerwise=True,
 )
 def zero_weight_random_bias(
     model: nn.Module,
@@ -37,14 +39,24 @@ def zero_weight_random_bias(
     The seed study used shift 0 and scale ("factor") 0.01, 1 and 100. The units of a layer differ
     only by their biases, so they compute different functions, yet every weight update is an outer
     product with an input-independent factor at first: the weight matrices start at rank 1.
+
+    Every Linear and Conv is covered, the layers inside residual branches included. (The seed study's
+    ResNet-50 zeroed only its stem conv and its head: its loop tested the wrong variable.) A model
+    with a layer without bias is refused: that layer would output 0 forever, its units alike (build
+    the model with ``bias=True``).
     """
-    for module in model.modules():
-        if isinstance(module, WEIGHT_LAYER_TYPES):
-            nn.init.zeros_(module.weight)
-            if module.bias is None:
-                continue
-            if dist == "normal":
-                normal_(module.bias, shift, scale, generator)
-            else:
-                uniform_(module.bias, shift, shift + scale, generator)
+    layers = list(weight_layers(model))
+    unbiased = [name for name, layer in layers if layer.bias is None]
+    if unbiased:
+        raise SchemeError(
+            f"zero-weight-random-bias needs a bias in every Linear/Conv layer (a zero layer without one "
+            f"outputs 0 and its units stay alike); {len(unbiased)} have none, the first {unbiased[0]!r}: "
+            "build the model with bias=True"
+        )
+    for _, layer in layers:
+        layer.weight.zero_()
+        if dist == "normal":
+            normal_(layer.bias, shift, scale, generator)
+        else:
+            uniform_(layer.bias, shift, shift + scale, generator)
     return model

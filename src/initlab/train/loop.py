@@ -26,7 +26,7 @@ from initlab.config import RunConfig
 from initlab.data import Dataset, default_val_size, load_dataset, train_val_split
 from initlab.models import build_model
 from initlab.records import MemorySink, MetricRow, ProbeRow, RunEnd, RunSink, RunStart, RunStatus
-from initlab.schemes import apply_init
+from initlab.schemes import apply_init, takes_data
 from initlab.train.callbacks import EVENTS, Callback, TrainContext, dispatch
 from initlab.train.device import resolve_device, uses_channels_last
 from initlab.train.optim import make_optimizer, make_scheduler
@@ -90,10 +90,24 @@ def load_splits(config: RunConfig, *, download: bool = False) -> Splits:
     return Splits(train, val, test)
 
 
-def build_initialized_model(config: RunConfig, input_shape: Sequence[int], num_classes: int) -> nn.Module:
-    """The config's model with its init scheme applied from the run's init generator (on CPU)."""
+def build_initialized_model(
+    config: RunConfig, input_shape: Sequence[int], num_classes: int, data: torch.Tensor | None = None
+) -> nn.Module:
+    """The config's model with its init scheme applied from the run's init generator (on CPU).
+
+    ``data`` is the batch a data-dependent scheme (LSUV) initialises on; other schemes take none.
+    """
     model = build_model(config.model, input_shape=input_shape, num_classes=num_classes, **config.model_params)
-    return apply_init(model, config.init, generator(config.seed, "init"), **config.init_params)
+    extra = {"data": data} if data is not None else {}
+    return apply_init(model, config.init, generator(config.seed, "init"), **config.init_params, **extra)
+
+
+def init_batch(config: RunConfig, train: Dataset) -> torch.Tensor | None:
+    """For a data-dependent scheme, ``batch_size`` training inputs drawn with the run's seed; else None."""
+    if not takes_data(config.init):
+        return None
+    perm = torch.randperm(len(train), generator=generator(config.seed, "init-data"))
+    return train.x[perm[: config.batch_size]]
 
 
 @torch.inference_mode()
@@ -134,7 +148,9 @@ def train(
     run_id = run_id or uuid.uuid4().hex[:12]
     device = resolve_device(config.device)
     splits = splits or load_splits(config)
-    model = build_initialized_model(config, splits.train.input_shape, splits.train.num_classes)
+    model = build_initialized_model(
+        config, splits.train.input_shape, splits.train.num_classes, init_batch(config, splits.train)
+    )
 
     started = time.time()
     sink.start_run(

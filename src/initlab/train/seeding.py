@@ -1,7 +1,8 @@
 """One integer seed per run, and every generator derived from it.
 
-Each purpose (init, shuffling, the validation split, dropout) gets its own stream, so changing how
-one is used — say, a longer run drawing more permutations — never shifts the others.
+Each purpose (init, the batch a data-dependent init reads, shuffling, the validation split, dropout)
+gets its own stream, so changing how one is used — say, a longer run drawing more permutations —
+never shifts the others.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import hashlib
 
 import torch
 
-PURPOSES = ("init", "shuffle", "split", "dropout")
+PURPOSES = ("init", "init-data", "shuffle", "split", "dropout")
 
 
 def derive_seed(seed: int, purpose: str) -> int:
