@@ -33,7 +33,8 @@ def test_runs_group_by_config_apart_from_the_seed(stores: Stores) -> None:
     assert [r.record.seed for r in normal.runs] == [0, 1, DIVERGED_SEED, FAILED_SEED]
     assert [r.status for r in normal.runs] == ["finished", "finished", "diverged", "failed"]
     assert normal.params == {"init": "zero-weight-random-bias", "init_params.dist": "normal",
-                             "init_params.scale": 1.0, "init_params.shift": 0.0}  # fmt: skip
+                             "init_params.scale": 1.0, "init_params.shift": 0.0,
+                             "init_params.bias": None, "init_params.bias_scale": None}  # fmt: skip
     assert conditions[0].params["init_params.dist"] is None
     assert normal.value("model_params.width") == 16
 
@@ -44,7 +45,7 @@ def test_filters_select_runs_and_labels_follow_what_differs(stores: Stores) -> N
         assert [c.label for c in zwrb] == ["init=zero-weight-random-bias(dist=uniform)",
                                            "init=zero-weight-random-bias(dist=normal)"]  # fmt: skip
         (only,) = group_conditions(load_runs(store, init="zeros"))
-        assert only.label == "model=mlp, init=zeros"
+        assert only.label == "model=mlp, init=zeros(bias=zeros,bias_scale=0.01)"
         hashes = {r.config_hash for r in store.runs(init="zeros")}
         assert [r.id for r in load_runs(store, config_hashes=hashes)] == [r.id for r in only.runs]
         assert load_runs(store, dataset="mnist") == []
