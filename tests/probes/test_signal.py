@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,34 +9,23 @@ from torch import nn
 
 from initlab import apply_init, build_model
 from initlab.config import RunConfig
-from initlab.models import weight_layers
 from initlab.probes import SignalProbe, run_probes
 from initlab.probes.table import at_step, pivot
 from initlab.train import Callback, TrainContext, train
 from probe_helpers import Residual, digits_batches
 
-
-def init_by_hand(model: nn.Module, rule: str, seed: int) -> nn.Module:
-    """He, LeCun and Xavier (normal) with zero biases, written with torch.nn.init for this test."""
-    if rule == "pytorch-default":
-        return apply_init(model, "pytorch-default", torch.Generator().manual_seed(seed))
-    torch.manual_seed(seed)
-    for _, layer in weight_layers(model):
-        fan_in = layer.weight.shape[1]
-        if rule == "he":
-            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-        elif rule == "lecun":
-            nn.init.normal_(layer.weight, std=1 / math.sqrt(fan_in))
-        else:
-            nn.init.xavier_normal_(layer.weight)
-        nn.init.zeros_(layer.bias)
-    return model
+SCHEMES = {
+    "he": "he-normal",
+    "pytorch-default": "pytorch-default",
+    "lecun": "lecun-normal",
+    "xavier": "xavier-normal",
+}
 
 
 def ratios(rule: str, activation: str, seed: int, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Input signal and plain std of the last hidden activation over the first's, 50-layer MLP."""
     model = build_model("mlp", input_shape=(1, 8, 8), depth=50, width=256, activation=activation)
-    init_by_hand(model, rule, seed)
+    apply_init(model, SCHEMES[rule], torch.Generator().manual_seed(seed))
     probe = SignalProbe().attach(model)
     F.cross_entropy(model(x), y).backward()
     table = at_step(probe.record(0), 0)
