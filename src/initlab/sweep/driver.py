@@ -35,6 +35,7 @@ from initlab.store.export import flatten
 from initlab.sweep.jobs import LOOP, make_jobs
 from initlab.sweep.local import available_cores, run_local
 from initlab.sweep.progress import SweepProgress, first_line
+from initlab.sweep.ray_executor import run_ray
 from initlab.train import Callback
 
 try:
@@ -152,12 +153,12 @@ def run_sweep(
     started = time.perf_counter()
     with _open(store) as db, sweep_lock(db.path):
         keys = [c.key() for c in configs]
-        if name is not None:
-            db.record_sweep(name, keys, spec)
         before = db.key_statuses(keys)
         todo = [c for c in configs if before.get(c.key()) not in DONE_STATUSES]
         run_ids = [uuid.uuid4().hex[:12] for _ in todo]
         jobs = make_jobs(todo, run_ids, engine, download=download, callbacks=callbacks)
+        if name is not None:
+            db.record_sweep(name, keys, spec)
         names = run_labels(configs)
         labels = {run_id: names[c.key()] for c, run_id in zip(todo, run_ids, strict=True)}
         skipped = len(configs) - len(todo)
@@ -168,8 +169,6 @@ def run_sweep(
                 if executor == "local":
                     run_local(jobs, writer, workers=workers)
                 else:
-                    from initlab.sweep.ray_executor import run_ray
-
                     run_ray(
                         jobs,
                         writer,

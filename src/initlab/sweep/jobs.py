@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from initlab.config import RunConfig
@@ -46,7 +46,7 @@ class Job:
     configs: tuple[RunConfig, ...]
     run_ids: tuple[str, ...]
     download: bool = False
-    callbacks: tuple[Callback, ...] = field(default=())
+    callbacks: tuple[Callback, ...] = ()
 
     @property
     def runs(self) -> list[tuple[RunConfig, str]]:
@@ -159,8 +159,8 @@ def make_jobs(
     jobs = []
     for group in groups.values():
         group_configs = tuple(c for c, _ in group)
-        check_batch(group_configs)
         if len(group) > 1:
+            check_batch(group_configs)
             _check_model(group_configs[0])
         jobs.append(
             Job(VMAP if len(group) > 1 else LOOP, group_configs, tuple(r for _, r in group), download)

@@ -24,11 +24,13 @@ sweep_app = typer.Typer(
 )
 app.add_typer(sweep_app, name="sweep")
 
-SweepArgument = typer.Argument(None, help="Sweep file (TOML): name, [base], [axes], zip.", dir_okay=False)
+SweepArgument = typer.Argument(
+    None, help="Sweep file (TOML): name, base table, axes table, zip groups.", dir_okay=False
+)
 NameOption = typer.Option(None, "--name", help="The sweep's name (default: the file's name).")
 SetOption = typer.Option(None, "--set", help="Base config field key=value, e.g. epochs=5 (repeatable).")
 AxisOption = typer.Option(
-    None, "--axis", help="Axis name=values: [a, b], a,b or an inclusive range 0..4 (repeatable)."
+    None, "--axis", help="Axis name=values: a TOML array, a,b,c, or an inclusive range 0..4 (repeatable)."
 )
 ZipOption = typer.Option(None, "--zip", help="Axes that move together, e.g. optimizer,lr (repeatable).")
 EngineOption = typer.Option("loop", help="loop (one train() per run) | vmap (seeds of one config batched).")
