@@ -135,8 +135,10 @@ def test_a_second_sweep_on_the_same_store_is_refused(tmp_path: Path) -> None:
 def test_bad_executor_options_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="executor='slurm' is not allowed; allowed: local, ray"):
         run_sweep([blobs()], tmp_path / "r.db", executor="slurm")
-    with pytest.raises(ConfigError, match="workers=0 is invalid"):
+    with pytest.raises(ConfigError, match="workers=0, threads=None are invalid"):
         run_sweep([blobs()], tmp_path / "r.db", workers=0)
+    with pytest.raises(ConfigError, match="workers=1, threads=0 are invalid"):
+        run_sweep([blobs()], tmp_path / "r.db", workers=1, threads=0)
     with pytest.raises(ConfigError, match="engine='jit' is not allowed; allowed: loop, vmap"):
         run_sweep([blobs()], tmp_path / "r.db", engine="jit")
 

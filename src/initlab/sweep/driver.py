@@ -118,6 +118,7 @@ def run_sweep(
     name: str | None = None,
     spec: dict[str, Any] | None = None,
     workers: int | None = None,
+    threads: int | None = None,
     executor: str = "local",
     engine: str = LOOP,
     ray_address: str | None = None,
@@ -131,7 +132,8 @@ def run_sweep(
 
     ``name`` records the configs as sweep ``name`` in the store (``Store.runs(sweep=name)`` finds
     them again), with ``spec`` (e.g. ``SweepSpec.model_dump()``). ``workers``: local processes
-    (default: one per core), or the size of a local Ray instance in units of ``num_cpus``.
+    (default: one per core), or the size of a local Ray instance in units of ``num_cpus``;
+    ``threads``: torch threads per local worker (default: cores / workers).
     ``executor``: ``local`` or ``ray`` (with ``ray_address`` for an existing cluster, ``num_cpus``
     per run and ``max_retries`` when a worker dies). ``engine``: ``loop`` (one ``train()`` per run)
     or ``vmap`` (seeds of one config trained together). ``callbacks`` (picklable) are attached to
@@ -143,8 +145,10 @@ def run_sweep(
     if executor not in EXECUTORS:
         raise one_of("executor", executor, EXECUTORS)
     workers = available_cores() if workers is None else workers
-    if workers < 1:
-        raise ConfigError(f"workers={workers} is invalid: allowed workers >= 1")
+    if workers < 1 or (threads is not None and threads < 1):
+        raise ConfigError(
+            f"workers={workers}, threads={threads} are invalid: allowed workers >= 1, threads >= 1"
+        )
     if num_cpus <= 0 or max_retries < 0:
         raise ConfigError(
             f"num_cpus={num_cpus}, max_retries={max_retries}: need num_cpus > 0, max_retries >= 0"
@@ -167,7 +171,7 @@ def run_sweep(
             writer = SweepWriter(db, labels, progress)
             try:
                 if executor == "local":
-                    run_local(jobs, writer, workers=workers)
+                    run_local(jobs, writer, workers=workers, threads=threads)
                 else:
                     run_ray(
                         jobs,

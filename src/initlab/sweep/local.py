@@ -41,12 +41,13 @@ def threads_per_worker(workers: int) -> int:
     return max(1, available_cores() // workers)
 
 
-def run_local(jobs: Sequence[Job], sink: RunSink, *, workers: int) -> None:
-    """Run ``jobs`` on ``workers`` local processes, replaying their records into ``sink``."""
+def run_local(jobs: Sequence[Job], sink: RunSink, *, workers: int, threads: int | None = None) -> None:
+    """Run ``jobs`` on ``workers`` local processes with ``threads`` torch threads each (default:
+    :func:`threads_per_worker`), replaying their records into ``sink``."""
     if not jobs:
         return
     size = min(workers, len(jobs))
-    threads = threads_per_worker(workers)
+    threads = threads or threads_per_worker(workers)
     pool: list[_Worker] = []
     queue = deque(jobs)
     try:

@@ -110,6 +110,7 @@ def run_sweep_command(
     workers: int = typer.Option(
         None, help="Worker processes (default: one per core); for a local Ray instance, its size in runs."
     ),
+    threads: int = typer.Option(None, help="torch threads per local worker (default: cores / workers)."),
     executor: str = typer.Option("local", help="local (worker processes) | ray (Ray tasks)."),
     ray_address: str = typer.Option(
         None,
@@ -142,6 +143,7 @@ def run_sweep_command(
             name=spec.name,
             spec=spec.model_dump(mode="json"),
             workers=workers,
+            threads=threads,
             executor=executor,
             engine=engine,
             ray_address=ray_address,
