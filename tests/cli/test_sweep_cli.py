@@ -104,3 +104,24 @@ def test_bad_sweeps_are_one_line_errors(
     assert status == 2, out + err
     assert err.startswith(message), err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_runs_lists_a_sweeps_runs_with_their_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "r.db"
+    configs = expand(
+        load_sweep(base={"dataset": "synthetic-blobs", "model": "mlp"}, axes={"seed": [0, 1, 2]})
+    )
+    with Store(db) as store:
+        for config in configs:
+            store.start_run(start_record(config, f"run{config.seed}", "cpu"))
+        store.end_run(
+            "run1", RunEnd("failed", 2.0, 1.0, "RuntimeError: boom\nTraceback (most recent call last):")
+        )
+        store.record_sweep("grid", [c.key() for c in configs[1:]])
+    status, out, _ = run_cli(capsys, "runs", "--sweep", "grid", "--reasons", "--store", str(db))
+    assert status == 0
+    assert "run1" in out and "run2" in out and "run0" not in out
+    assert "RuntimeError: boom\nTraceback (most recent call last):" in out
+    assert "2 of 2 runs" in out
