@@ -12,7 +12,8 @@ gradient (the seeds share no parameters). One optimizer over the stacked tensors
 optimizers: SGD (momentum, Nesterov, weight decay), Adam and AdamW update each element from that
 element's gradient and state alone, and the learning-rate schedule is the same for every seed because
 the configs differ only in their seed. The metrics match separate runs up to float rounding (batched
-matrix products sum in another order). BatchNorm (statistics over a batch, running buffers) and
+matrix products sum in another order), except the wall-clock ones: each seed's ``train_seconds``
+and run time are those of the whole batch. BatchNorm (statistics over a batch, running buffers) and
 active dropout (per-seed random streams) are refused.
 """
 
