@@ -64,5 +64,6 @@ def main() -> None:
     print(f"speedup 2 workers vs 1 (default threads): {one / two:.2f}× (target >= 1.8× on 2 cores)")
     print(f"speedup 2 workers vs 1 worker with 1 thread: {one_thread / two:.2f}×")
 
+
 if __name__ == "__main__":
     main()
