@@ -59,7 +59,10 @@ def main(argv: list[str]) -> None:
     fd, threads, parent_pid = (int(a) for a in argv)
     exit_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
-    serve(Connection(fd), threads)
+    conn = Connection(fd)
+    serve(conn, threads)
+    conn.close()
+    os._exit(0)  # everything is sent; skip the interpreter's teardown of torch (most of a second)
 
 
 if __name__ == "__main__":
