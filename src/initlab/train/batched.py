@@ -259,10 +259,9 @@ class _BatchedLoop:
         """Evaluate the active seeds on their validation sets and on the test set; record the epoch."""
         metrics = [{f"train_{k}": v for k, v in m.items()} for m in train_metrics]
         self.base.eval()
-        for split, (loss, accuracy) in (("val", self._eval_val()), ("test", self._eval_test())):
-            for s in range(len(self.seeds)):
-                if loss is not None:
-                    metrics[s][f"{split}_loss"], metrics[s][f"{split}_accuracy"] = loss[s], accuracy[s]
+        for split in ("val", "test"):
+            for s, (loss, accuracy) in enumerate(self._eval(split)):
+                metrics[s][f"{split}_loss"], metrics[s][f"{split}_accuracy"] = loss, accuracy
         self.base.train()
         for s in self.active:
             seed = self.seeds[s]
@@ -272,42 +271,29 @@ class _BatchedLoop:
             if not losses_finite(metrics[s]):
                 self._diverge(s, step - 1)
 
-    def _eval_val(self) -> tuple[list[float] | None, list[float] | None]:
-        n = self.val_idx.shape[1]
+    def _eval(self, split: str) -> list[tuple[float, float]]:
+        """Each seed's mean cross-entropy and accuracy on ``split``: its own validation samples, or
+        the test set they share (empty when the split is)."""
+        n = self.val_idx.shape[1] if split == "val" else len(self.test)
         if not n:
-            return None, None
-        totals = self._eval_totals()
-        for start in range(0, n, self.config.eval_batch_size):
-            idx = self.val_idx[:, start : start + self.config.eval_batch_size]
-            self._eval_batch(totals, self.forward(self.params, self.buffers, self.x[idx]), self.y[idx])
-        return self._eval_means(totals, n)
-
-    def _eval_test(self) -> tuple[list[float] | None, list[float] | None]:
-        n = len(self.test)
-        if not n:
-            return None, None
-        totals = self._eval_totals()
-        for start in range(0, n, self.config.eval_batch_size):
-            x = self.test.x[start : start + self.config.eval_batch_size]
-            y = self.test.y[start : start + self.config.eval_batch_size]
-            self._eval_batch(
-                totals, self.forward_shared(self.params, self.buffers, x), y.expand(len(self.seeds), -1)
+            return []
+        S, size = len(self.seeds), self.config.eval_batch_size
+        loss_sum = torch.zeros(S, device=self.x.device)
+        correct = torch.zeros(S, device=self.x.device, dtype=torch.int64)
+        for start in range(0, n, size):
+            if split == "val":
+                idx = self.val_idx[:, start : start + size]
+                logits, y = self.forward(self.params, self.buffers, self.x[idx]), self.y[idx]
+            else:
+                logits = self.forward_shared(self.params, self.buffers, self.test.x[start : start + size])
+                y = self.test.y[start : start + size].expand(S, -1)
+            loss_sum += (
+                F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(y.shape).sum(1)
             )
-        return self._eval_means(totals, n)
-
-    def _eval_totals(self) -> tuple[torch.Tensor, torch.Tensor]:
-        S, device = len(self.seeds), self.x.device
-        return torch.zeros(S, device=device), torch.zeros(S, device=device, dtype=torch.int64)
-
-    @staticmethod
-    def _eval_batch(totals: tuple[torch.Tensor, torch.Tensor], logits: torch.Tensor, y: torch.Tensor) -> None:
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(y.shape)
-        totals[0].add_(loss.sum(1))
-        totals[1].add_((logits.argmax(-1) == y).sum(1))
-
-    @staticmethod
-    def _eval_means(totals: tuple[torch.Tensor, torch.Tensor], n: int) -> tuple[list[float], list[float]]:
-        return [v / n for v in totals[0].tolist()], [v / n for v in totals[1].tolist()]
+            correct += (logits.argmax(-1) == y).sum(1)
+        return [
+            (loss / n, right / n) for loss, right in zip(loss_sum.tolist(), correct.tolist(), strict=True)
+        ]
 
     def _flush(self, seed: _Seed) -> None:
         if seed.pending:
