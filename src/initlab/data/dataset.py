@@ -55,11 +55,21 @@ def train_val_split(train: Dataset, val_size: int, seed: int) -> tuple[Dataset, 
 
     The same seed gives the same split on every machine (the permutation is drawn on the CPU).
     """
+    train_idx, val_idx = split_indices(len(train), val_size, seed, train.name)
+    return train.subset(train_idx, "train"), train.subset(val_idx, "val")
+
+
+def split_indices(
+    n: int, val_size: int, seed: int, name: str = "the dataset"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (train, validation) of :func:`train_val_split` into a set of ``n`` samples called ``name``.
+
+    The validation indices are the first ``val_size`` of a permutation drawn from a CPU generator
+    seeded by ``seed``; the training indices are the rest, in that permutation's order.
+    """
     from initlab.errors import ConfigError
 
-    if not 0 <= val_size < len(train):
-        raise ConfigError(
-            f"val_size={val_size} is out of range for {train.name}: allowed 0 <= val_size < {len(train)}"
-        )
-    perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
-    return train.subset(perm[val_size:], "train"), train.subset(perm[:val_size], "val")
+    if not 0 <= val_size < n:
+        raise ConfigError(f"val_size={val_size} is out of range for {name}: allowed 0 <= val_size < {n}")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[val_size:], perm[:val_size]

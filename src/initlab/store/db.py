@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 
 from initlab.errors import ConfigError, one_of
 from initlab.records import END_STATUSES, MetricRow, ProbeRow, RunEnd, RunStart, RunStatus
-from initlab.store.schema import SCHEMA, SCHEMA_VERSION
+from initlab.store.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 DEFAULT_PATH = Path("results/initlab.db")
 STATUSES: tuple[RunStatus, ...] = ("running", *END_STATUSES)
@@ -81,8 +82,14 @@ class Store:
                 f"store {str(self.path)!r} has schema version {version}; "
                 f"this initlab reads versions up to {SCHEMA_VERSION}"
             )
-        if version == 0:
-            self.conn.executescript(SCHEMA)
+        if version < SCHEMA_VERSION:
+            # A new file gets the whole schema; an older one each migration since its version. The
+            # scripts are idempotent (IF NOT EXISTS), so an interrupted migration is simply rerun.
+            scripts = (
+                [SCHEMA] if version == 0 else [MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1)]
+            )
+            for script in scripts:
+                self.conn.executescript(script)
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
@@ -104,20 +111,17 @@ class Store:
 
     def start_run(self, start: RunStart) -> None:
         with self.transaction() as cur:
+            _insert_run(cur, start)
+
+    def restart_run(self, start: RunStart) -> None:
+        """Start a run in place of its key's unfinished attempts (``running``/``failed`` rows, which
+        are deleted with their metrics), in one transaction: the key never has two live rows."""
+        with self.transaction() as cur:
             cur.execute(
-                "INSERT INTO runs (id, config, config_hash, seed, status, started_at, initlab_version,"
-                " torch_version, device) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
-                (
-                    start.id,
-                    json.dumps(start.config, sort_keys=True),
-                    start.config_hash,
-                    start.seed,
-                    start.started_at,
-                    start.initlab_version,
-                    start.torch_version,
-                    start.device,
-                ),
+                "DELETE FROM runs WHERE config_hash = ? AND status IN ('running', 'failed')",
+                (start.config_hash,),
             )
+            _insert_run(cur, start)
 
     def write_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None:
         with self.transaction() as cur:
@@ -145,6 +149,22 @@ class Store:
                 ),
             )
 
+    def record_sweep(self, name: str, keys: Sequence[str], spec: dict[str, Any] | None = None) -> None:
+        """Name the runs of sweep ``name``: its points' config hashes in plan order (replacing any
+        earlier plan of the same name), with its spec."""
+        now = time.time()
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO sweeps (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
+                (name, None if spec is None else json.dumps(spec, sort_keys=True), now, now),
+            )
+            cur.execute("DELETE FROM sweep_runs WHERE sweep = ?", (name,))
+            cur.executemany(
+                "INSERT OR IGNORE INTO sweep_runs VALUES (?, ?, ?)",
+                [(name, key, i) for i, key in enumerate(keys)],
+            )
+
     def delete_run(self, run_id: str) -> None:
         """Remove a run and (by cascade) its metrics and probe rows, in one transaction."""
         with self.transaction() as cur:
@@ -152,10 +172,14 @@ class Store:
 
     # -- reads --------------------------------------------------------------------------------------
 
-    def runs(self, *, status: str | None = None, **where: str) -> list[RunRecord]:
-        """Runs in start order, optionally filtered by status and by dataset/model/init/config_hash."""
+    def runs(self, *, status: str | None = None, sweep: str | None = None, **where: str) -> list[RunRecord]:
+        """Runs in start order, optionally filtered by status, by sweep name and by
+        dataset/model/init/config_hash."""
         allowed = ("dataset", "model", "init", "config_hash")
         clauses, args = [], []
+        if sweep is not None:
+            clauses.append("config_hash IN (SELECT config_hash FROM sweep_runs WHERE sweep = ?)")
+            args.append(sweep)
         if status is not None:
             if status not in STATUSES:
                 raise one_of("status", status, STATUSES)
@@ -171,6 +195,25 @@ class Store:
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         return [_decode_run(row) for row in self.conn.execute(sql + " ORDER BY started_at, id", args)]
+
+    def key_statuses(self, keys: Sequence[str]) -> dict[str, RunStatus]:
+        """Each key (config hash) that has runs, and its most final status.
+
+        finished > diverged > failed > running: a key with one finished run reads as finished.
+        """
+        rank = {status: i for i, status in enumerate(("running", "failed", "diverged", "finished"))}
+        found: dict[str, RunStatus] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT config_hash, status FROM runs WHERE config_hash IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for key, status in rows:
+                if key not in found or rank[status] > rank[found[key]]:
+                    found[key] = status
+        return found
 
     def run(self, run_id: str) -> RunRecord:
         """The run whose id is or starts with ``run_id`` (a unique prefix)."""
@@ -206,6 +249,23 @@ class Store:
                 sql += f" AND {column} = ?"
                 args.append(value)
         return [(row[0], ProbeRow(*row[1:])) for row in self.conn.execute(sql + " ORDER BY rowid", args)]
+
+
+def _insert_run(cur: sqlite3.Cursor, start: RunStart) -> None:
+    cur.execute(
+        "INSERT INTO runs (id, config, config_hash, seed, status, started_at, initlab_version,"
+        " torch_version, device) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+        (
+            start.id,
+            json.dumps(start.config, sort_keys=True),
+            start.config_hash,
+            start.seed,
+            start.started_at,
+            start.initlab_version,
+            start.torch_version,
+            start.device,
+        ),
+    )
 
 
 def _decode_run(row: Sequence[Any]) -> RunRecord:

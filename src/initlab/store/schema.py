@@ -1,12 +1,14 @@
 """The results database schema (SQLite).
 
 ``runs`` holds one row per run; ``metrics`` and ``probe_rows`` hold tidy rows that point to it.
-``user_version`` records the schema version so later versions can migrate a file in place.
+``sweeps`` and ``sweep_runs`` name the runs of each sweep by their config hash (a sweep's run of a
+key may be replaced, e.g. after a crash; its membership stays). ``user_version`` records the schema
+version; ``MIGRATIONS[v]`` brings a file at version v - 1 to version v in place.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-SCHEMA = """
+RUN_TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
     id              TEXT PRIMARY KEY,
     config          TEXT NOT NULL,               -- the resolved RunConfig as JSON
@@ -48,3 +50,24 @@ CREATE TABLE IF NOT EXISTS probe_rows (
 );
 CREATE INDEX IF NOT EXISTS probe_rows_by_run ON probe_rows (run_id, probe);
 """
+
+SWEEP_TABLES = """
+CREATE TABLE IF NOT EXISTS sweeps (
+    name        TEXT PRIMARY KEY,
+    spec        TEXT,                            -- the sweep's spec (base, axes, zip) as JSON, if any
+    created_at  REAL NOT NULL,                   -- Unix time
+    updated_at  REAL NOT NULL                    -- when it was last planned to run
+);
+
+CREATE TABLE IF NOT EXISTS sweep_runs (
+    sweep       TEXT NOT NULL REFERENCES sweeps (name) ON DELETE CASCADE,
+    config_hash TEXT NOT NULL,                   -- runs.config_hash of one point of the sweep
+    position    INTEGER NOT NULL,                -- the point's place in the sweep's plan
+    PRIMARY KEY (sweep, config_hash)
+);
+CREATE INDEX IF NOT EXISTS sweep_runs_by_hash ON sweep_runs (config_hash);
+"""
+
+SCHEMA = RUN_TABLES + SWEEP_TABLES
+
+MIGRATIONS = {2: SWEEP_TABLES}

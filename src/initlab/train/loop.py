@@ -15,7 +15,6 @@ import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +22,8 @@ from torch import nn
 
 import initlab
 from initlab.config import RunConfig
-from initlab.data import Dataset, default_val_size, load_dataset, train_val_split
+from initlab.data import Dataset, default_val_size, load_dataset
+from initlab.data.dataset import split_indices
 from initlab.models import build_model
 from initlab.records import MemorySink, MetricRow, ProbeRow, RunEnd, RunSink, RunStart, RunStatus
 from initlab.schemes import apply_init, takes_data
@@ -81,13 +81,23 @@ def load_splits(config: RunConfig, *, download: bool = False) -> Splits:
     """
     full = load_dataset(config.dataset, "train", download=download, **config.dataset_params)
     test = load_dataset(config.dataset, "test", download=download, **config.dataset_params)
+    train_idx, val_idx = run_split_indices(config, full)
+    return Splits(full.subset(train_idx, "train"), full.subset(val_idx, "val"), test)
+
+
+def run_split_indices(config: RunConfig, full: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices into ``full`` (the dataset's training split) of the run's train and validation samples.
+
+    The validation split is drawn with the run's ``split`` generator; ``train_size`` keeps the first
+    samples of the rest.
+    """
     val_size = config.val_size
     if val_size is None:
         val_size = default_val_size(config.dataset, **config.dataset_params)
-    train, val = train_val_split(full, val_size, derive_seed(config.seed, "split"))
+    train_idx, val_idx = split_indices(len(full), val_size, derive_seed(config.seed, "split"), full.name)
     if config.train_size is not None:
-        train = train.subset(torch.arange(min(config.train_size, len(train))))
-    return Splits(train, val, test)
+        train_idx = train_idx[: config.train_size]
+    return train_idx, val_idx
 
 
 def build_initialized_model(
@@ -153,18 +163,7 @@ def train(
     )
 
     started = time.time()
-    sink.start_run(
-        RunStart(
-            id=run_id,
-            config=config.model_dump(mode="json"),
-            config_hash=config.key(),
-            seed=config.seed,
-            device=str(device),
-            started_at=started,
-            initlab_version=initlab.__version__,
-            torch_version=torch.__version__,
-        )
-    )
+    sink.start_run(start_record(config, run_id, str(device), started))
     rng_devices = [device.index or 0] if device.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=rng_devices):
@@ -173,10 +172,10 @@ def train(
             status, diverged_step = loop.run()
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
-        sink.end_run(run_id, _end("failed", started, f"{reason}\n{traceback.format_exc()}"))
+        sink.end_run(run_id, end_record("failed", started, f"{reason}\n{traceback.format_exc()}"))
         raise
     reason = f"loss became non-finite at step {diverged_step}" if status == "diverged" else None
-    end = _end(status, started, reason, diverged_step, loop.summary())
+    end = end_record(status, started, reason, diverged_step, loop.summary())
     sink.end_run(run_id, end)
     for hook in dispatch(callbacks, "on_train_end"):
         hook(loop.ctx, end)
@@ -194,13 +193,28 @@ def train(
     )
 
 
-def _end(
+def start_record(config: RunConfig, run_id: str, device: str, started: float | None = None) -> RunStart:
+    """The ``RunStart`` record of ``config``'s run ``run_id`` on ``device`` (started now by default)."""
+    return RunStart(
+        id=run_id,
+        config=config.model_dump(mode="json"),
+        config_hash=config.key(),
+        seed=config.seed,
+        device=device,
+        started_at=time.time() if started is None else started,
+        initlab_version=initlab.__version__,
+        torch_version=torch.__version__,
+    )
+
+
+def end_record(
     status: RunStatus,
     started: float,
     reason: str | None,
     diverged_step: int | None = None,
     summary: dict[str, float] | None = None,
 ) -> RunEnd:
+    """The ``RunEnd`` record of a run that started at ``started`` (Unix time) and ends now."""
     now = time.time()
     return RunEnd(status, now, now - started, reason, diverged_step, summary or {})
 
@@ -320,24 +334,36 @@ class _Loop:
             if len(data):
                 loss, acc = evaluate(self.model, data, self.config.eval_batch_size)
                 metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = loss, acc
-        for key, value in metrics.items():
-            split, name = key.split("_", 1)
-            self.pending.append(MetricRow(epoch, step, split, name, value))
+        self.pending.extend(epoch_rows(epoch, step, metrics))
         self.history.append({"epoch": epoch, "step": step, **metrics})
         self._flush()
         self.ctx.epoch_metrics = metrics
         for hook in self.hooks["on_epoch_end"]:
             hook(self.ctx)
-        return all(math.isfinite(v) for k, v in metrics.items() if k.endswith("loss"))
+        return losses_finite(metrics)
 
     def _flush(self) -> None:
         if self.pending:
             self.sink.write_metrics(self.run_id, self.pending)
             self.pending = []
 
-    def summary(self) -> dict[str, Any]:
-        """The last epoch's metrics plus the number of epochs completed."""
-        last = self.history[-1] if self.history else {}
-        return {k: v for k, v in last.items() if k not in ("epoch", "step")} | {
-            "epochs": float(last.get("epoch", 0))
-        }
+    def summary(self) -> dict[str, float]:
+        return run_summary(self.history)
+
+
+def epoch_rows(epoch: int, step: int, metrics: dict[str, float]) -> list[MetricRow]:
+    """One row per epoch metric: ``{"val_loss": 0.3}`` -> ``MetricRow(epoch, step, "val", "loss", 0.3)``."""
+    return [MetricRow(epoch, step, *key.split("_", 1), value) for key, value in metrics.items()]
+
+
+def losses_finite(metrics: dict[str, float]) -> bool:
+    """Whether every loss among an epoch's metrics is finite (else the run has diverged)."""
+    return all(math.isfinite(v) for k, v in metrics.items() if k.endswith("loss"))
+
+
+def run_summary(history: list[dict[str, float]]) -> dict[str, float]:
+    """The last epoch's metrics plus the number of epochs completed."""
+    last = history[-1] if history else {}
+    return {k: v for k, v in last.items() if k not in ("epoch", "step")} | {
+        "epochs": float(last.get("epoch", 0))
+    }

@@ -20,11 +20,15 @@ def runs(
     dataset: str = typer.Option(None, help="Only runs on this dataset."),
     model: str = typer.Option(None, help="Only runs of this model."),
     init: str = typer.Option(None, help="Only runs with this init scheme."),
+    sweep: str = typer.Option(None, help="Only the runs of this sweep (see `initlab sweep`)."),
     last: int = typer.Option(50, help="Show the last N runs (0: all)."),
+    reasons: bool = typer.Option(
+        False, "--reasons", help="Print why each run diverged or failed (traceback)."
+    ),
 ) -> None:
     """List the runs in the store, newest last."""
     with Store(store) as db:
-        records = db.runs(status=status, dataset=dataset, model=model, init=init)
+        records = db.runs(status=status, sweep=sweep, dataset=dataset, model=model, init=init)
     shown = records[-last:] if last else records
     table = Table(
         "id", "started", "status", "dataset", "model", "init", "seed", "epochs", "test acc", "seconds"
@@ -45,6 +49,11 @@ def runs(
             "" if r.seconds is None else f"{r.seconds:.1f}",
         )
     console.print(table)
+    if reasons:
+        for r in shown:
+            if r.reason:
+                console.print(f"\n[bold]{r.id}[/] {r.status}:")
+                console.print(r.reason.rstrip(), markup=False, highlight=False)
     console.print(f"{len(shown)} of {len(records)} runs in {store}", highlight=False)
 
 

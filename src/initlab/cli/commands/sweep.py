@@ -1,0 +1,168 @@
+"""``initlab sweep plan|run``: grids of runs from a sweep file or options, run in parallel, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from initlab.cli.app import app, console
+from initlab.cli.options import StoreOption
+from initlab.config import parse_assignment
+from initlab.errors import ConfigError
+from initlab.store import Store
+from initlab.store.export import flatten
+from initlab.sweep import SweepInterrupted, SweepSpec, expand, load_sweep, parse_axis, run_sweep
+from initlab.sweep import plan as plan_points
+from initlab.sweep.jobs import make_jobs
+
+sweep_app = typer.Typer(
+    help="Grids of runs × seeds: plan them, run them in parallel (locally or on Ray), resume.",
+    no_args_is_help=True,
+)
+app.add_typer(sweep_app, name="sweep")
+
+SweepArgument = typer.Argument(
+    None, help="Sweep file (TOML): name, base table, axes table, zip groups.", dir_okay=False
+)
+NameOption = typer.Option(None, "--name", help="The sweep's name (default: the file's name).")
+SetOption = typer.Option(None, "--set", help="Base config field key=value, e.g. epochs=5 (repeatable).")
+AxisOption = typer.Option(
+    None, "--axis", help="Axis name=values: a TOML array, a,b,c, or an inclusive range 0..4 (repeatable)."
+)
+ZipOption = typer.Option(None, "--zip", help="Axes that move together, e.g. optimizer,lr (repeatable).")
+EngineOption = typer.Option("loop", help="loop (one train() per run) | vmap (seeds of one config batched).")
+
+
+def _spec(
+    sweep: Path | None,
+    name: str | None,
+    sets: list[str] | None,
+    axes: list[str] | None,
+    zips: list[str] | None,
+) -> SweepSpec:
+    """The sweep from the file and the options."""
+    if sweep is None and not axes and not sets:
+        raise ConfigError(
+            "give a sweep file, or the sweep as options: --set key=value and --axis name=values"
+        )
+    return load_sweep(
+        sweep,
+        name=name,
+        base=dict(parse_assignment(a) for a in sets or []),
+        axes=dict(parse_axis(a) for a in axes or []),
+        zip=[[a.strip() for a in group.split(",")] for group in zips or []],
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in flatten(value).items())
+    return str(value)
+
+
+@sweep_app.command()
+def plan(
+    sweep: Path = SweepArgument,
+    name: str = NameOption,
+    set_: list[str] = SetOption,
+    axis: list[str] = AxisOption,
+    zip_: list[str] = ZipOption,
+    engine: str = EngineOption,
+    store: Path = StoreOption,
+) -> None:
+    """Print the sweep's runs, each with its key and its status in the store."""
+    spec = _spec(sweep, name, set_, axis, zip_)
+    points = plan_points(spec)
+    statuses = {}
+    if store.exists():
+        with Store(store) as db:
+            statuses = db.key_statuses([p.key for p in points])
+    table = Table("#", "key", "status", *spec.axes, "run")
+    for point in points:
+        status = statuses.get(point.key, "")
+        table.add_row(
+            str(point.index),
+            point.key,
+            status,
+            *(_show(point.values[a]) for a in spec.axes),
+            point.config.label(),
+        )
+    console.print(table)
+    done = [p for p in points if statuses.get(p.key) in ("finished", "diverged")]
+    todo = [p.config for p in points if p not in done]
+    jobs = make_jobs(todo, [str(i) for i in range(len(todo))], engine)
+    line = f"sweep {spec.name!r}: {len(points)} runs, {len(done)} done, {len(todo)} to run"
+    if engine != "loop":
+        line += f" as {len(jobs)} {engine} jobs"
+    console.print(line + f" (store {store})", highlight=False)
+
+
+@sweep_app.command("run")
+def run_sweep_command(
+    sweep: Path = SweepArgument,
+    name: str = NameOption,
+    set_: list[str] = SetOption,
+    axis: list[str] = AxisOption,
+    zip_: list[str] = ZipOption,
+    workers: int = typer.Option(
+        None, help="Worker processes (default: one per core); for a local Ray instance, its size in runs."
+    ),
+    threads: int = typer.Option(None, help="torch threads per local worker (default: cores / workers)."),
+    executor: str = typer.Option("local", help="local (worker processes) | ray (Ray tasks)."),
+    ray_address: str = typer.Option(
+        None,
+        "--ray-address",
+        help="An existing Ray cluster (as `ray start --head` prints; auto: this machine's).",
+    ),
+    num_cpus: float = typer.Option(1.0, "--num-cpus", help="Ray: CPUs (and torch threads) per run."),
+    max_retries: int = typer.Option(
+        3, "--max-retries", help="Ray: retries of a run whose worker process died."
+    ),
+    engine: str = EngineOption,
+    store: Path = StoreOption,
+    download: bool = typer.Option(
+        False, "--download", help="Allow downloading the datasets' official files."
+    ),
+) -> int:
+    """Run the sweep's runs not yet finished or diverged in the store, and print the outcome."""
+    if ray_address and executor != "ray":
+        raise ConfigError(f"--ray-address needs --executor ray, not --executor {executor}")
+    spec = _spec(sweep, name, set_, axis, zip_)
+    configs = expand(spec)
+    where = f"{executor}" + (f" at {ray_address}" if ray_address else "")
+    console.print(
+        f"sweep {spec.name!r}: {len(configs)} runs, engine {engine}, executor {where}", highlight=False
+    )
+    try:
+        summary = run_sweep(
+            configs,
+            store,
+            name=spec.name,
+            spec=spec.model_dump(mode="json"),
+            workers=workers,
+            threads=threads,
+            executor=executor,
+            engine=engine,
+            ray_address=ray_address,
+            num_cpus=num_cpus,
+            max_retries=max_retries,
+            download=download,
+            console=console,
+        )
+    except SweepInterrupted as stop:
+        console.print(stop.summary.line(), highlight=False)
+        console.print("interrupted: run the same command again to resume", highlight=False)
+        return 130
+    console.print(summary.line(), highlight=False)
+    for label, reason in summary.failures:
+        console.print(f"  failed {label}: {reason}", highlight=False, markup=False)
+    if summary.failed:
+        console.print(
+            f"the failed runs' tracebacks are in the store: initlab runs --sweep {spec.name} --status failed "
+            f"--store {store} --reasons; run the same command again to retry them",
+            highlight=False,
+        )
+    return 1 if summary.failed else 0
