@@ -10,7 +10,7 @@ install: $(STAMP)
 
 # torch==2.13.0 first: it is the CPU build on local disk here; any other torch spec downloads GBs.
 # The ray extra (the sweep executor's tests run on a local Ray instance) does not depend on torch.
-$(STAMP): pyproject.toml requirements-data.txt
+$(STAMP): pyproject.toml requirements-data.txt Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev,ray]'
