@@ -62,7 +62,7 @@ def test_a_sweep_from_options_alone(tmp_path: Path, capsys: pytest.CaptureFixtur
         "--store", str(tmp_path / "r.db"),
     )  # fmt: skip
     assert status == 0
-    assert "mlp/zeros/s1" in out and "mlp/pytorch-default/s0" in out
+    assert "mlp/zeros(bias=zeros,bias_scale=0.01)/s1" in out and "mlp/pytorch-default/s0" in out
     assert "4 runs, 0 done, 4 to run" in out
 
 
