@@ -39,6 +39,10 @@ class RunConfig(BaseModel):
     """Validation images split off the training set (None: the dataset's default, 7,000 for MNIST)."""
     train_size: PositiveInt | None = None
     """Train on only this many of the remaining training images (quick presets)."""
+    normalize: bool = False
+    """Standardize each input channel with the training split's mean and std."""
+    augment: Literal["none", "crop-flip"] = "none"
+    """``crop-flip``: pad 4, random crop and random horizontal flip of each training image."""
 
     # the model and its init
     model: str = "mnist-fnn"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
+from initlab.cli.app import console
 from initlab.config import parse_assignment
 from initlab.errors import ConfigError
 from initlab.store import DEFAULT_PATH
+from initlab.sweep import SweepInterrupted, SweepSummary
 
 StoreOption = typer.Option(DEFAULT_PATH, "--store", help="Results database (SQLite).", dir_okay=False)
 
@@ -34,3 +37,47 @@ def parse_probes(names: list[str] | None, assignments: list[str] | None) -> dict
         key, value = parse_assignment(text[len(name) + 1 :])
         probes.setdefault(name.strip(), {})[key] = value
     return probes or None
+
+
+# -- running many runs: sweeps and studies ------------------------------------------------------
+
+WorkersOption = typer.Option(
+    None, help="Worker processes (default: one per core); for a local Ray instance, its size in runs."
+)
+ThreadsOption = typer.Option(None, help="torch threads per local worker (default: cores / workers).")
+ExecutorOption = typer.Option("local", help="local (worker processes) | ray (Ray tasks).")
+RayAddressOption = typer.Option(
+    None,
+    "--ray-address",
+    help="An existing Ray cluster (as `ray start --head` prints; auto: this machine's).",
+)
+NumCpusOption = typer.Option(1.0, "--num-cpus", help="Ray: CPUs (and torch threads) per run.")
+MaxRetriesOption = typer.Option(3, "--max-retries", help="Ray: retries of a run whose worker process died.")
+EngineOption = typer.Option("loop", help="loop (one train() per run) | vmap (seeds of one config batched).")
+DownloadOption = typer.Option(False, "--download", help="Allow downloading the datasets' official files.")
+
+
+def check_executor(executor: str, ray_address: str | None) -> None:
+    if ray_address and executor != "ray":
+        raise ConfigError(f"--ray-address needs --executor ray, not --executor {executor}")
+
+
+def report_interrupted(stop: SweepInterrupted) -> int:
+    """Print how far an interrupted sweep got; the exit status of Ctrl-C."""
+    console.print(stop.summary.line(), highlight=False)
+    console.print("interrupted: run the same command again to resume", highlight=False)
+    return 130
+
+
+def report_summary(summary: SweepSummary, sweep: str, store: Path) -> int:
+    """Print a finished sweep's counts and failures; exit status 1 if any run failed."""
+    console.print(summary.line(), highlight=False)
+    for label, reason in summary.failures:
+        console.print(f"  failed {label}: {reason}", highlight=False, markup=False)
+    if summary.failed:
+        console.print(
+            f"the failed runs' tracebacks are in the store: initlab runs --sweep {sweep} --status failed "
+            f"--store {store} --reasons; run the same command again to retry them",
+            highlight=False,
+        )
+    return 1 if summary.failed else 0

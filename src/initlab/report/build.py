@@ -9,6 +9,7 @@ rows of that probe gets the section.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -35,44 +36,50 @@ RUN_COLUMNS = ("condition", "seed", "status", "value", "diverged_step", "run_id"
 
 
 def metric_sections(
-    conditions: Sequence[Condition], metric: str = "test_accuracy", *, level: float = 0.95
+    conditions: Sequence[Condition], metric: str = "test_accuracy", *, level: float = 0.95, group: str = ""
 ) -> list[Section]:
-    """The curves of ``metric`` per epoch, and its final values per condition and per run."""
+    """The curves of ``metric`` per epoch, and its final values per condition and per run.
+
+    ``group`` names a subset of a larger report (e.g. ``mnist / mnist-fnn``): it is added to the
+    section titles and, made file-safe, to the figure and table file names.
+    """
     colors = palette([c.label for c in conditions])
     curves = curve_table(conditions, metric, level=level)
     final = final_table(conditions, metric, level=level)
     runs = run_table(conditions, metric)
     name = metric_label(metric)
     ci = f"{level:.0%} CI"
+    title = f": {group}" if group else ""
+    tag = metric + ("_" + re.sub(r"[^A-Za-z0-9.-]+", "_", group).strip("_") if group else "")
     return [
         Section(
-            f"{name.capitalize()} per epoch",
+            f"{name.capitalize()} per epoch{title}",
             [
                 FigureBlock.of(
-                    f"curves_{metric}",
+                    f"curves_{tag}",
                     plot_curves(curves, final=final, colors=colors),
                     f"{name} per epoch: mean over finished runs, shaded {ci} (Student t)",
                 ),
-                TableBlock(f"curves_{metric}", curves, f"{name} per epoch and condition", collapsed=True),
+                TableBlock(f"curves_{tag}", curves, f"{name} per epoch and condition", collapsed=True),
             ],
         ),
         Section(
-            f"Final {name}",
+            f"Final {name}{title}",
             [
                 FigureBlock.of(
-                    f"final_{metric}",
+                    f"final_{tag}",
                     plot_final(final, runs=runs, colors=colors),
                     f"final {name}: mean with {ci}; dots are single seeds",
                 ),
                 TableBlock(
-                    f"final_{metric}",
+                    f"final_{tag}",
                     final,
                     f"final {name} over finished runs (mean ± {ci}); diverged, failed and unfinished "
                     "runs are counted, not averaged",
                     columns=[*FINAL_COLUMNS, *(["unfinished"] if any(final.column("unfinished")) else [])],
                 ),
                 TableBlock(
-                    f"runs_{metric}", runs, f"final {name} of every run", columns=RUN_COLUMNS, collapsed=True
+                    f"runs_{tag}", runs, f"final {name} of every run", columns=RUN_COLUMNS, collapsed=True
                 ),
             ],
         ),
@@ -102,16 +109,22 @@ def build_report(
     sections: Iterable[Section] = (),
     metadata: Mapping[str, str] | None = None,
     probe_charts: Registry[ProbeSectionBuilder] = PROBE_SECTIONS,
+    groups: Mapping[str, Sequence[Condition]] | None = None,
 ) -> Report:
     """The report of ``conditions``: metadata, the claims (if given), ``metric``'s curves and final
-    table, a section per probe in ``probe_charts`` that has rows, then ``sections`` (a study's own)."""
+    table, a section per probe in ``probe_charts`` that has rows, then ``sections`` (a study's own).
+
+    ``groups`` splits the curves and final tables into one pair of sections per named group of
+    conditions (e.g. one per dataset and model), instead of one pair over all ``conditions``.
+    """
     if not conditions:
         raise ConfigError("a report needs at least one run; the selection is empty")
     report = Report(title, {**run_metadata(store, conditions, metric, level), **(metadata or {})})
     if claims is not None:
         report.add(Section("Claims", [ClaimsBlock(claims)]))
-    for section in metric_sections(conditions, metric, level=level):
-        report.add(section)
+    for group, members in (groups or {"": conditions}).items():
+        for section in metric_sections(members, metric, level=level, group=group):
+            report.add(section)
     for section in [*probe_sections(store, conditions, probe_charts), *sections]:
         report.add(section)
     settings = TableBlock("settings", shared_settings(conditions), "settings shared by every condition")

@@ -94,6 +94,11 @@ def check_batch(configs: Sequence[RunConfig]) -> None:
     seeds = [c.seed for c in configs]
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"engine {ENGINE!r} needs distinct seeds; got {seeds}")
+    if first.augment != "none":
+        raise ConfigError(
+            f"engine {ENGINE!r} does not augment (the config asks for augment={first.augment!r}); "
+            "use engine 'loop'"
+        )
     if first.probes:
         raise ConfigError(
             f"engine {ENGINE!r} attaches no probes (the config asks for {', '.join(first.probes)}); "

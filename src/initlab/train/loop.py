@@ -27,6 +27,7 @@ from initlab.data.dataset import split_indices
 from initlab.models import build_model
 from initlab.records import MemorySink, MetricRow, ProbeRow, RunEnd, RunSink, RunStart, RunStatus
 from initlab.schemes import apply_init, takes_data
+from initlab.train.augment import channel_stats, crop_flip, standardize
 from initlab.train.callbacks import EVENTS, Callback, TrainContext, dispatch
 from initlab.train.device import resolve_device, uses_channels_last
 from initlab.train.optim import make_optimizer, make_scheduler
@@ -82,7 +83,11 @@ def load_splits(config: RunConfig, *, download: bool = False) -> Splits:
     full = load_dataset(config.dataset, "train", download=download, **config.dataset_params)
     test = load_dataset(config.dataset, "test", download=download, **config.dataset_params)
     train_idx, val_idx = run_split_indices(config, full)
-    return Splits(full.subset(train_idx, "train"), full.subset(val_idx, "val"), test)
+    splits = Splits(full.subset(train_idx, "train"), full.subset(val_idx, "val"), test)
+    if config.normalize:
+        mean, std = channel_stats(splits.train)
+        splits = Splits(*(standardize(d, mean, std) for d in (splits.train, splits.val, splits.test)))
+    return splits
 
 
 def run_split_indices(config: RunConfig, full: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -243,6 +248,7 @@ class _Loop:
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.scheduler = make_scheduler(config, self.optimizer, self.steps_per_epoch)
         self.shuffle = generator(config.seed, "shuffle")
+        self.augment = generator(config.seed, "augment") if config.augment == "crop-flip" else None
         self.history: list[dict[str, float]] = []
         self.pending: list[MetricRow] = []
         self.ctx = TrainContext(
@@ -290,6 +296,8 @@ class _Loop:
         for start in range(0, len(y), cfg.batch_size):
             idx = perm[start : start + cfg.batch_size]
             xb, yb = x[idx], y[idx]
+            if self.augment is not None:
+                xb = crop_flip(xb, self.augment)
             self.ctx.step, self.ctx.inputs, self.ctx.targets = step, xb, yb
             for hook in self.hooks["on_step_start"]:
                 hook(self.ctx)

@@ -11,7 +11,7 @@ import hashlib
 
 import torch
 
-PURPOSES = ("init", "init-data", "shuffle", "split", "dropout")
+PURPOSES = ("init", "init-data", "shuffle", "split", "dropout", "augment")
 
 
 def derive_seed(seed: int, purpose: str) -> int:

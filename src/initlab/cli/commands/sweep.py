@@ -9,7 +9,20 @@ import typer
 from rich.table import Table
 
 from initlab.cli.app import app, console
-from initlab.cli.options import StoreOption
+from initlab.cli.options import (
+    DownloadOption,
+    EngineOption,
+    ExecutorOption,
+    MaxRetriesOption,
+    NumCpusOption,
+    RayAddressOption,
+    StoreOption,
+    ThreadsOption,
+    WorkersOption,
+    check_executor,
+    report_interrupted,
+    report_summary,
+)
 from initlab.config import parse_assignment
 from initlab.errors import ConfigError
 from initlab.store import Store
@@ -33,7 +46,6 @@ AxisOption = typer.Option(
     None, "--axis", help="Axis name=values: a TOML array, a,b,c, or an inclusive range 0..4 (repeatable)."
 )
 ZipOption = typer.Option(None, "--zip", help="Axes that move together, e.g. optimizer,lr (repeatable).")
-EngineOption = typer.Option("loop", help="loop (one train() per run) | vmap (seeds of one config batched).")
 
 
 def _spec(
@@ -107,29 +119,18 @@ def run_sweep_command(
     set_: list[str] = SetOption,
     axis: list[str] = AxisOption,
     zip_: list[str] = ZipOption,
-    workers: int = typer.Option(
-        None, help="Worker processes (default: one per core); for a local Ray instance, its size in runs."
-    ),
-    threads: int = typer.Option(None, help="torch threads per local worker (default: cores / workers)."),
-    executor: str = typer.Option("local", help="local (worker processes) | ray (Ray tasks)."),
-    ray_address: str = typer.Option(
-        None,
-        "--ray-address",
-        help="An existing Ray cluster (as `ray start --head` prints; auto: this machine's).",
-    ),
-    num_cpus: float = typer.Option(1.0, "--num-cpus", help="Ray: CPUs (and torch threads) per run."),
-    max_retries: int = typer.Option(
-        3, "--max-retries", help="Ray: retries of a run whose worker process died."
-    ),
+    workers: int = WorkersOption,
+    threads: int = ThreadsOption,
+    executor: str = ExecutorOption,
+    ray_address: str = RayAddressOption,
+    num_cpus: float = NumCpusOption,
+    max_retries: int = MaxRetriesOption,
     engine: str = EngineOption,
     store: Path = StoreOption,
-    download: bool = typer.Option(
-        False, "--download", help="Allow downloading the datasets' official files."
-    ),
+    download: bool = DownloadOption,
 ) -> int:
     """Run the sweep's runs not yet finished or diverged in the store, and print the outcome."""
-    if ray_address and executor != "ray":
-        raise ConfigError(f"--ray-address needs --executor ray, not --executor {executor}")
+    check_executor(executor, ray_address)
     spec = _spec(sweep, name, set_, axis, zip_)
     configs = expand(spec)
     where = f"{executor}" + (f" at {ray_address}" if ray_address else "")
@@ -153,16 +154,5 @@ def run_sweep_command(
             console=console,
         )
     except SweepInterrupted as stop:
-        console.print(stop.summary.line(), highlight=False)
-        console.print("interrupted: run the same command again to resume", highlight=False)
-        return 130
-    console.print(summary.line(), highlight=False)
-    for label, reason in summary.failures:
-        console.print(f"  failed {label}: {reason}", highlight=False, markup=False)
-    if summary.failed:
-        console.print(
-            f"the failed runs' tracebacks are in the store: initlab runs --sweep {spec.name} --status failed "
-            f"--store {store} --reasons; run the same command again to retry them",
-            highlight=False,
-        )
-    return 1 if summary.failed else 0
+        return report_interrupted(stop)
+    return report_summary(summary, spec.name, store)

@@ -1,0 +1,124 @@
+"""``initlab study list|run|report``: the seed documents' claims, reproduced from one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from initlab.cli.app import app, console
+from initlab.cli.options import (
+    DownloadOption,
+    EngineOption,
+    ExecutorOption,
+    MaxRetriesOption,
+    NumCpusOption,
+    RayAddressOption,
+    StoreOption,
+    ThreadsOption,
+    WorkersOption,
+    check_executor,
+    report_interrupted,
+    report_summary,
+)
+from initlab.errors import one_of
+from initlab.report import Claim
+from initlab.studies import PRESETS, STUDIES, Preset, StudyReport, get_study, report_study, run_study
+from initlab.sweep import SweepInterrupted, expand
+
+study_app = typer.Typer(
+    help="Named studies: run a preset, check its claims, write its report.", no_args_is_help=True
+)
+app.add_typer(study_app, name="study")
+
+NameArgument = typer.Argument(..., help="The study's name (see `initlab study list`).")
+PresetOption = typer.Option("quick", help="quick (CPU, minutes: subsets, fewer epochs and seeds) | full.")
+OutOption = typer.Option(
+    None, "--out", help="Report folder (default: studies/<name>-<preset>/ beside the store)."
+)
+VERDICT_STYLE = {"holds": "green", "fails": "red", "inconclusive": "yellow"}
+
+
+def _preset(preset: str) -> Preset:
+    if preset not in PRESETS:
+        raise one_of("preset", preset, PRESETS)
+    return preset  # type: ignore[return-value]
+
+
+def _numbers(claim: Claim) -> str:
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in claim.numbers.items())
+
+
+def show_report(result: StudyReport) -> None:
+    """The claims table and the report's path."""
+    table = Table("claim", "verdict", "numbers", title="claims", title_justify="left")
+    for claim in result.claims:
+        table.add_row(
+            claim.statement, Text(claim.verdict, style=VERDICT_STYLE[claim.verdict]), _numbers(claim)
+        )
+    console.print(table)
+    counts = {v: sum(c.verdict == v for c in result.claims) for v in VERDICT_STYLE}
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items()), highlight=False)
+    console.print(f"report: {result.path}", highlight=False)
+
+
+@study_app.command("list")
+def list_studies() -> None:
+    """The studies, with their question and the number of runs of each preset."""
+    for study in STUDIES.values():
+        runs = ", ".join(f"{p} {sum(len(expand(s)) for s in study.specs(p))} runs" for p in PRESETS)
+        line = Text(f"{study.name:<16}", style="bold")
+        line.append(f"{study.question}  ")
+        line.append(f"({runs})", style="dim")
+        console.print(line)
+
+
+@study_app.command("run")
+def run(
+    name: str = NameArgument,
+    preset: str = PresetOption,
+    workers: int = WorkersOption,
+    threads: int = ThreadsOption,
+    executor: str = ExecutorOption,
+    ray_address: str = RayAddressOption,
+    num_cpus: float = NumCpusOption,
+    max_retries: int = MaxRetriesOption,
+    engine: str = EngineOption,
+    store: Path = StoreOption,
+    download: bool = DownloadOption,
+    out: Path = OutOption,
+) -> int:
+    """Run (or resume) a study's runs, then check its claims and write its report."""
+    study, chosen = get_study(name), _preset(preset)
+    check_executor(executor, ray_address)
+    console.print(f"study {study.name!r}, preset {chosen}: {study.question}", highlight=False)
+    try:
+        summary = run_study(
+            study.name,
+            chosen,
+            store,
+            workers=workers,
+            threads=threads,
+            executor=executor,
+            engine=engine,
+            ray_address=ray_address,
+            num_cpus=num_cpus,
+            max_retries=max_retries,
+            download=download,
+            console=console,
+        )
+    except SweepInterrupted as stop:
+        return report_interrupted(stop)
+    status = report_summary(summary, study.sweep_name(chosen), store)
+    show_report(report_study(study.name, chosen, store, out))
+    return status
+
+
+@study_app.command("report")
+def report(
+    name: str = NameArgument, preset: str = PresetOption, store: Path = StoreOption, out: Path = OutOption
+) -> None:
+    """Check a study's claims on the runs in the store and write its report."""
+    show_report(report_study(get_study(name).name, _preset(preset), store, out))

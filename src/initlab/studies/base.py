@@ -1,0 +1,197 @@
+"""A study: a named sweep per preset, an analysis of its stored runs, and the claims it checks.
+
+``run_study`` expands the preset's sweeps and runs them through ``initlab.sweep.run_sweep`` (so a
+study resumes where it stopped and scales to Ray like any sweep); ``report_study`` reads the runs
+back from the store, lets the study compute its claims and sections, and writes the HTML report.
+Verdicts are computed from the stored results, never written by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+
+from initlab.errors import ConfigError, UnknownNameError, one_of
+from initlab.report import Claim, Condition, Section, StoredRun, build_report, group_conditions, load_runs
+from initlab.store import Store
+from initlab.sweep import SweepSpec, SweepSummary, expand, make_spec, run_sweep
+
+Preset = Literal["quick", "full"]
+PRESETS: tuple[Preset, ...] = ("quick", "full")
+QUICK_NOTE = "quick preset: data subsets, fewer epochs and seeds; the verdict is indicative"
+
+
+@dataclass(frozen=True)
+class StudyRuns:
+    """What an analysis reads: the store, the preset, and the study's stored runs."""
+
+    store: Store
+    preset: Preset
+    runs: list[StoredRun]
+
+    def select(self, **where: Any) -> list[StoredRun]:
+        """Runs whose config has every ``field=value`` of ``where`` (dotted keys reach into params)."""
+        return [r for r in self.runs if all(_config_value(r.record.config, k) == v for k, v in where.items())]
+
+    def conditions(self, **where: Any) -> list[Condition]:
+        """The selected runs grouped by config apart from the seed, labelled by what differs."""
+        return group_conditions(self.select(**where))
+
+
+@dataclass
+class Analysis:
+    """What a study concludes: claims with verdicts, its own report sections, and the groups of
+    conditions whose accuracy curves and final tables the report shows (default: all together)."""
+
+    claims: list[Claim]
+    sections: list[Section] = field(default_factory=list)
+    groups: dict[str, list[Condition]] | None = None
+
+
+@dataclass(frozen=True)
+class Study:
+    """A named study: its question, its sweeps per preset, and its analysis."""
+
+    name: str
+    title: str
+    question: str
+    sweeps: Callable[[Preset], list[dict[str, Any]]]
+    """The preset's sweeps as sweep-spec tables (``base``, ``axes``, ``zip``); named by the study."""
+    analyze: Callable[[StudyRuns], Analysis]
+    metric: str = "test_accuracy"
+
+    def specs(self, preset: Preset) -> list[SweepSpec]:
+        """The preset's sweeps, validated, named ``<study>-<preset>/<part>``."""
+        if preset not in PRESETS:
+            raise one_of("preset", preset, PRESETS)
+        return [
+            make_spec({**part, "name": f"{self.sweep_name(preset)}/{part.get('name', i)}"})
+            for i, part in enumerate(self.sweeps(preset))
+        ]
+
+    def sweep_name(self, preset: Preset) -> str:
+        return f"{self.name}-{preset}"
+
+
+STUDIES: dict[str, Study] = {}
+
+
+def register_study(study: Study) -> Study:
+    if study.name in STUDIES:
+        raise ValueError(f"study {study.name!r} is registered twice")
+    STUDIES[study.name] = study
+    return study
+
+
+def get_study(name: str) -> Study:
+    try:
+        return STUDIES[name]
+    except KeyError:
+        raise UnknownNameError("study", name, STUDIES) from None
+
+
+def run_study(
+    name: str,
+    preset: Preset,
+    store: Store | str | Path,
+    *,
+    workers: int | None = None,
+    console: Console | None = None,
+    **sweep_options: Any,
+) -> SweepSummary:
+    """Run (or resume) every run of study ``name`` at ``preset``; ``sweep_options`` go to ``run_sweep``
+    (``executor``, ``engine``, ``threads``, ``ray_address``, ``download``, ...)."""
+    study = get_study(name)
+    specs = study.specs(preset)
+    configs = [config for spec in specs for config in expand(spec)]
+    return run_sweep(
+        configs,
+        store,
+        name=study.sweep_name(preset),
+        spec={"study": name, "preset": preset, "sweeps": [s.model_dump() for s in specs]},
+        workers=workers,
+        console=console,
+        **sweep_options,
+    )
+
+
+def study_runs(study: Study, preset: Preset, store: Store) -> StudyRuns:
+    """The study's runs at ``preset`` from the store (every key of its sweeps that has a run)."""
+    keys = {config.key() for spec in study.specs(preset) for config in expand(spec)}
+    runs = load_runs(store, config_hashes=keys)
+    if not runs:
+        raise ConfigError(
+            f"no runs of study {study.name!r} (preset {preset}) in {str(store.path)!r}; "
+            f"run `initlab study run {study.name} --preset {preset}` first"
+        )
+    return StudyRuns(store, preset, runs)
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """A written study report: where its page is, and the claims it checked."""
+
+    path: Path
+    claims: list[Claim]
+
+
+def report_study(
+    name: str, preset: Preset, store_path: str | Path, out: str | Path | None = None
+) -> StudyReport:
+    """Analyse study ``name``'s stored runs and write its report (page, figures, tables).
+
+    The report goes to ``out`` (default: ``results/studies/<name>-<preset>/`` beside the store's
+    folder). Runs not yet finished are shown as such; the claims use what has finished.
+    """
+    study = get_study(name)
+    store_path = Path(store_path)
+    if not store_path.is_file():
+        raise ConfigError(f"store {str(store_path)!r} does not exist; run the study first")
+    with Store(store_path) as store:
+        data = study_runs(study, preset, store)
+        analysis = study.analyze(data)
+        if preset == "quick":
+            analysis.claims = [_mark_quick(c) for c in analysis.claims]
+        conditions = [
+            c for group in (analysis.groups or {"": group_conditions(data.runs)}).values() for c in group
+        ]
+        report = build_report(
+            store,
+            conditions,
+            title=f"{study.title} ({preset} preset)",
+            metric=study.metric,
+            claims=analysis.claims,
+            sections=analysis.sections,
+            metadata={"study": f"{study.name}: {study.question}", "preset": preset},
+            groups=analysis.groups,
+        )
+        folder = Path(out) if out is not None else store_path.parent / "studies" / study.sweep_name(preset)
+        return StudyReport(report.write(folder), analysis.claims)
+
+
+def _mark_quick(claim: Claim) -> Claim:
+    note = f"{claim.note}; {QUICK_NOTE}" if claim.note else QUICK_NOTE
+    return Claim(claim.name, claim.statement, claim.verdict, claim.numbers, note)
+
+
+def _config_value(config: dict[str, Any], key: str) -> Any:
+    value: Any = config
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def seeds(preset: Preset, quick: int, full: int = 5) -> str:
+    """The seed axis of a preset: ``"0..n-1"``."""
+    return f"0..{(quick if preset == 'quick' else full) - 1}"
+
+
+def bundle(*items: dict[str, Any]) -> list[dict[str, Any]]:
+    """A sweep bundle axis: each item a table of fields set together (e.g. an init and its params)."""
+    return list(items)

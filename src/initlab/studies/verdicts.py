@@ -1,0 +1,94 @@
+"""Turning stored results into verdicts: final values, differences with confidence intervals, margins.
+
+A verdict is *holds* when the whole confidence interval lies on the claim's side of its threshold,
+*fails* when it lies wholly on the other side, and *inconclusive* when it straddles it (or when
+too few runs finished to compute it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from initlab.report import Condition, StoredRun, Verdict, mean_ci, t_quantile
+
+
+def final_values(runs: Iterable[StoredRun], metric: str = "test_accuracy") -> list[float]:
+    """The final ``metric`` of every finished run."""
+    return [v for r in runs if r.status == "finished" and (v := r.final(metric)) is not None]
+
+
+def condition_values(condition: Condition, metric: str = "test_accuracy") -> list[float]:
+    return final_values(condition.runs, metric)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """mean(a) − mean(b) with its Welch–Satterthwaite t-interval."""
+
+    estimate: float
+    low: float
+    high: float
+    level: float
+
+    @property
+    def defined(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+
+def difference_ci(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Difference:
+    """The difference of means of two independent samples, with Welch's interval:
+
+        (x̄_a − x̄_b) ± t_{1−α/2, ν} · √(s_a²/n_a + s_b²/n_b),
+        ν = (s_a²/n_a + s_b²/n_b)² / ((s_a²/n_a)²/(n_a−1) + (s_b²/n_b)²/(n_b−1)).
+
+    NaN bounds when either sample has fewer than two values. When both samples have zero variance
+    the interval is the point difference.
+    """
+    if len(a) < 2 or len(b) < 2:
+        est = float(np.mean(a)) - float(np.mean(b)) if len(a) and len(b) else math.nan
+        return Difference(est, math.nan, math.nan, level)
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    est = float(np.mean(a) - np.mean(b))
+    se2 = va + vb
+    if se2 == 0:
+        return Difference(est, est, est, level)
+    df = se2**2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = t_quantile(0.5 + level / 2, max(1, math.floor(df))) * math.sqrt(se2)
+    return Difference(est, est - half, est + half, level)
+
+
+def below(low: float, high: float, threshold: float) -> Verdict:
+    """*holds* if the interval [low, high] lies below ``threshold``, *fails* if above, else
+    *inconclusive* (also for an undefined interval)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "inconclusive"
+    if high < threshold:
+        return "holds"
+    if low > threshold:
+        return "fails"
+    return "inconclusive"
+
+
+def above(low: float, high: float, threshold: float) -> Verdict:
+    """*holds* if [low, high] lies above ``threshold``, *fails* if below, else *inconclusive*."""
+    return below(-high, -low, -threshold)
+
+
+def all_of(verdicts: Iterable[Verdict]) -> Verdict:
+    """*fails* if any fails, else *inconclusive* if any is, else *holds* (nothing checked: inconclusive)."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return "inconclusive"
+    if "fails" in verdicts:
+        return "fails"
+    return "inconclusive" if "inconclusive" in verdicts else "holds"
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of ``values``: the Student-t interval (NaN bounds for fewer than two)."""
+    ci = mean_ci(values, level)
+    return ci.mean, ci.low, ci.high
