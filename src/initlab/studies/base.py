@@ -185,13 +185,3 @@ def _config_value(config: dict[str, Any], key: str) -> Any:
             return None
         value = value[part]
     return value
-
-
-def seeds(preset: Preset, quick: int, full: int = 5) -> str:
-    """The seed axis of a preset: ``"0..n-1"``."""
-    return f"0..{(quick if preset == 'quick' else full) - 1}"
-
-
-def bundle(*items: dict[str, Any]) -> list[dict[str, Any]]:
-    """A sweep bundle axis: each item a table of fields set together (e.g. an init and its params)."""
-    return list(items)

@@ -14,13 +14,14 @@ data subsets for 2–3 epochs with 2–3 seeds.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from initlab.data import load_dataset
 from initlab.errors import DataError
 from initlab.report import Claim, Condition, Section, Table, TableBlock, Text, group_conditions
-from initlab.studies.base import Analysis, Preset, Study, StudyRuns, bundle, register_study, seeds
+from initlab.studies.base import Analysis, Preset, Study, StudyRuns, register_study
 from initlab.studies.verdicts import above, below, condition_values, difference_ci, mean_interval
 
 DEFAULT = {"init": "pytorch-default"}
@@ -45,22 +46,66 @@ MARGIN = 0.02
 MAJORITY_SLACK = 0.002
 
 
-def _part(
-    name: str, dataset: str, model: str, epochs: int, seed_axis: str, inits: list[dict], **base: Any
-) -> dict:
-    return {
-        "name": name,
-        "base": {
-            "dataset": dataset,
-            "model": model,
-            "epochs": epochs,
+@dataclass(frozen=True)
+class Setting:
+    """One (dataset, model) comparison: the seed study's epochs, and the quick preset's cut-down."""
+
+    name: str
+    dataset: str
+    model: str
+    epochs: int
+    inits: tuple[dict[str, Any], ...]
+    quick_epochs: int
+    quick_train_size: int
+    quick_seeds: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def sweep(self, preset: Preset) -> dict[str, Any]:
+        base = {
+            "dataset": self.dataset,
+            "model": self.model,
             "optimizer": "adam",
             "lr": 1e-3,
             "batch_size": 128,
-            **base,
-        },
-        "axes": {"scheme": inits, "seed": seed_axis},
-    }
+        }
+        if preset == "quick":
+            base |= {"epochs": self.quick_epochs, "train_size": self.quick_train_size, "val_size": 1000}
+            seed_axis = f"0..{self.quick_seeds - 1}"
+        else:
+            base |= {"epochs": self.epochs}
+            seed_axis = f"0..{FULL_SEEDS - 1}"
+        return {
+            "name": self.name,
+            "base": base | self.extra,
+            "axes": {"scheme": list(self.inits), "seed": seed_axis},
+        }
+
+
+FULL_SEEDS = 5
+FNN_INITS = (DEFAULT, ZEROS, NORMAL, UNIFORM, LOGISTIC)
+CNN_INITS = (DEFAULT, ZEROS, NORMAL, UNIFORM)
+SETTINGS = (
+    Setting("mnist-fnn", "mnist", "mnist-fnn", 10, FNN_INITS, 3, 10_000, 3),
+    Setting("mnist-cnn", "mnist", "mnist-cnn", 15, CNN_INITS, 2, 12_000, 2),
+    Setting("fashion-fnn", "fashion-mnist", "mnist-fnn", 10, FNN_INITS, 3, 10_000, 3),
+)
+#: Added to the full preset when CIFAR-10 is available (ResNet-50 with the seed study's crop, flip
+#: and normalization).
+CIFAR_SETTINGS = (
+    Setting("cifar-fnn", "cifar10", "cifar-fnn", 15, FNN_INITS, 2, 10_000, 2),
+    Setting("cifar-cnn", "cifar10", "cifar-cnn", 20, CNN_INITS, 2, 10_000, 2),
+    Setting(
+        "resnet50",
+        "cifar10",
+        "resnet50-cifar",
+        30,
+        CNN_INITS,
+        1,
+        5_000,
+        2,
+        {"augment": "crop-flip", "normalize": True},
+    ),
+)
 
 
 @cache
@@ -74,45 +119,8 @@ def cifar10_available() -> bool:
 
 
 def sweeps(preset: Preset) -> list[dict[str, Any]]:
-    fnn_inits = bundle(DEFAULT, ZEROS, NORMAL, UNIFORM, LOGISTIC)
-    cnn_inits = bundle(DEFAULT, ZEROS, NORMAL, UNIFORM)
-    if preset == "quick":
-        subset = {"train_size": 10_000, "val_size": 1000}
-        return [
-            _part("mnist-fnn", "mnist", "mnist-fnn", 3, seeds(preset, 3), fnn_inits, **subset),
-            _part(
-                "mnist-cnn",
-                "mnist",
-                "mnist-cnn",
-                2,
-                seeds(preset, 2),
-                cnn_inits,
-                train_size=4000,
-                val_size=1000,
-            ),
-            _part("fashion-fnn", "fashion-mnist", "mnist-fnn", 3, seeds(preset, 3), fnn_inits, **subset),
-        ]
-    parts = [
-        _part("mnist-fnn", "mnist", "mnist-fnn", 10, seeds(preset, 3), fnn_inits),
-        _part("mnist-cnn", "mnist", "mnist-cnn", 15, seeds(preset, 3), cnn_inits),
-        _part("fashion-fnn", "fashion-mnist", "mnist-fnn", 10, seeds(preset, 3), fnn_inits),
-    ]
-    if cifar10_available():
-        parts += [
-            _part("cifar-fnn", "cifar10", "cifar-fnn", 15, seeds(preset, 3), fnn_inits),
-            _part("cifar-cnn", "cifar10", "cifar-cnn", 20, seeds(preset, 3), cnn_inits),
-            _part(
-                "resnet50",
-                "cifar10",
-                "resnet50-cifar",
-                30,
-                seeds(preset, 3),
-                cnn_inits,
-                model_params={"activation": "elu"},
-                augment="crop-flip",
-            ),
-        ]
-    return parts
+    settings = SETTINGS + (CIFAR_SETTINGS if preset == "full" and cifar10_available() else ())
+    return [setting.sweep(preset) for setting in settings]
 
 
 @cache
