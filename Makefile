@@ -1,4 +1,4 @@
-# make demo: install into .venv, then run the demo comparison on MNIST.
+# make demo: install into .venv, then run the zero-symmetry study's quick preset (MNIST, Fashion-MNIST).
 # make test: install into .venv, then lint and run the whole test suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -18,8 +18,7 @@ $(STAMP): pyproject.toml requirements-data.txt Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/initlab run --dataset mnist --model mnist-fnn --init pytorch-default --epochs 1 --seed 0
-	$(VENV)/bin/initlab run --dataset mnist --model mnist-fnn --init zeros --epochs 1 --seed 0
+	$(VENV)/bin/initlab study run zero-symmetry --preset quick
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

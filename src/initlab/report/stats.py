@@ -21,8 +21,9 @@ from scipy import stats
 from initlab.errors import ConfigError
 
 
-def t_quantile(p: float, df: int) -> float:
-    """The ``p``-quantile of Student's t distribution with ``df`` degrees of freedom."""
+def t_quantile(p: float, df: float) -> float:
+    """The ``p``-quantile of Student's t distribution with ``df`` degrees of freedom (fractional
+    ``df`` as in Welch's interval is allowed)."""
     if not 0 < p < 1:
         raise ConfigError(f"quantile p={p!r} is invalid: it must lie in (0, 1)")
     if df < 1:

@@ -57,7 +57,7 @@ def difference_ci(a: Sequence[float], b: Sequence[float], level: float = 0.95) -
     if se2 == 0:
         return Difference(est, est, est, level)
     df = se2**2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = t_quantile(0.5 + level / 2, max(1, math.floor(df))) * math.sqrt(se2)
+    half = t_quantile(0.5 + level / 2, df) * math.sqrt(se2)
     return Difference(est, est - half, est + half, level)
 
 

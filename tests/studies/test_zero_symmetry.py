@@ -1,0 +1,55 @@
+"""The zero-symmetry study end to end on a cut-down grid: real MNIST, stored runs, computed verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from initlab.store import Store
+from initlab.studies import StudyReport, report_study, run_study, zero_symmetry
+from initlab.studies.zero_symmetry import FNN_INITS, Setting
+
+
+@pytest.fixture(scope="module")
+def study_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, StudyReport]]:
+    store = tmp_path_factory.mktemp("zero-symmetry") / "r.db"
+    tiny = (Setting("mnist-fnn", "mnist", "mnist-fnn", 10, FNN_INITS, 2, 8000, 2),)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zero_symmetry, "SETTINGS", tiny)
+        summary = run_study("zero-symmetry", "quick", store, workers=1, threads=2)
+        assert (summary.finished, summary.failed) == (10, 0)
+        again = run_study("zero-symmetry", "quick", store, workers=1)  # resumes: nothing left to run
+        assert (again.skipped, again.ran) == (10, 0)
+        yield store, report_study("zero-symmetry", "quick", store)
+
+
+@pytest.mark.slow
+def test_claims_are_computed_from_the_stored_runs(study_store: tuple[Path, StudyReport]) -> None:
+    store_path, result = study_store
+    claims = {c.name: c for c in result.claims}
+    zeros = claims["zeros-majority/mnist/mnist-fnn"]
+    assert zeros.verdict == "holds"
+    with Store(store_path) as store:
+        accs = [r.summary["test_accuracy"] for r in store.runs(init="zeros")]
+    assert zeros.numbers["best accuracy"] == max(accs) == pytest.approx(0.1135, abs=1e-4)
+    assert zeros.numbers["majority"] == pytest.approx(1135 / 10000)
+    for dist in ("normal", "uniform"):
+        trains = claims[f"random-bias-trains/mnist/mnist-fnn/{dist}"]
+        assert trains.verdict == "holds", trains.numbers
+        print(f"{dist}: {trains.numbers}")
+    assert claims["near-default/mnist/mnist-fnn/normal"].verdict in ("holds", "inconclusive", "fails")
+    assert all("quick preset" in c.note for c in result.claims)
+
+
+def test_report_has_the_claims_the_curves_and_the_seed_study_table(
+    study_store: tuple[Path, StudyReport],
+) -> None:
+    _, result = study_store
+    page = result.path.read_text()
+    assert "Claims" in page and "Against the seed study" in page
+    assert "curves_test_accuracy_mnist_mnist-fnn.png" in page
+    rows = (result.path.parent / "seed_study.csv").read_text().splitlines()
+    assert rows[0].startswith("dataset,model,init,epochs,initlab")
+    assert any(",default,2," in row and row.endswith(",0.976") for row in rows)
