@@ -25,9 +25,11 @@ from initlab.models import build_model
 from initlab.probes import GradDistProbe, SymmetryProbe, UpdateOrderProbe, build_probe
 from initlab.probes.symmetry import rank_and_effective_rank
 from initlab.train import TrainContext, load_splits, train
+from initlab.train.callbacks import STEP_EVENTS, dispatch
 
 EVERY_STEP = {"first": 10**9, "every": 1}
 OFF = {"first": 0, "every": 0}
+NO_RANK = EVERY_STEP | {"rank": False}
 THREE = ("update-order", "grad-dist", "symmetry")
 
 SETTINGS: dict[str, dict[str, dict[str, object]]] = {
@@ -35,9 +37,10 @@ SETTINGS: dict[str, dict[str, dict[str, object]]] = {
     "the three attached, off": {name: OFF for name in THREE},
     "update-order every step": {"update-order": EVERY_STEP},
     "grad-dist every step": {"grad-dist": EVERY_STEP},
-    "symmetry every step, no rank": {"symmetry": EVERY_STEP | {"rank": False}},
+    "symmetry every step, no rank": {"symmetry": NO_RANK},
     "symmetry every step": {"symmetry": EVERY_STEP},
     "the three every step": {name: EVERY_STEP for name in THREE},
+    "the three every step, no rank": {name: EVERY_STEP for name in THREE} | {"symmetry": NO_RANK},
     "the three, default schedules": {name: {} for name in THREE},
 }
 
@@ -76,10 +79,11 @@ def isolated_costs(splits: object, repeats: int = 30) -> None:
         probe.on_step_end(ctx)
     ctx.step = 1
 
-    def dispatch_off() -> None:
-        for event in ("on_step_start", "on_after_backward", "on_step_end"):
-            for probe in off:
-                getattr(probe, event)(ctx)
+    hooks = [hook for event in STEP_EVENTS for hook in dispatch(off, event)]
+
+    def dispatch_off() -> None:  # what the loop calls on the three, per step
+        for hook in hooks:
+            hook(ctx)
 
     timed: dict[str, Callable[[], object]] = {
         "training step": step,
@@ -140,12 +144,12 @@ def main() -> None:
             f" {extra * 1e3:9.2f}  ({min(ratio[name]):.2f}–{max(ratio[name]):.2f})"
         )
     isolated_costs(splits)
-    on, off = (
-        statistics.median(ratio["the three every step"]),
-        statistics.median(ratio["the three attached, off"]),
+    on, no_rank, off = (
+        statistics.median(ratio[name])
+        for name in ("the three every step", "the three every step, no rank", "the three attached, off")
     )
     print(
-        f"targets: the three every step ≤ 1.10 (measured {on:.2f});"
+        f"targets: the three every step ≤ 1.10 (measured {on:.2f}; {no_rank:.2f} without the rank SVDs);"
         f" attached but off ≤ 1.01 (measured {off:.3f})"
     )
 
