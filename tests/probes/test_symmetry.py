@@ -11,7 +11,7 @@ from torch import nn
 from initlab import apply_init, build_model
 from initlab.config import RunConfig, make_config
 from initlab.data import load_dataset
-from initlab.probes import SymmetryProbe, run_probes
+from initlab.probes import PROBES, SymmetryProbe, run_probes
 from initlab.probes.symmetry import Verdict, rank_and_effective_rank
 from initlab.probes.table import pivot
 from initlab.train import train
@@ -276,9 +276,7 @@ def test_ranks_on_their_own_cadence_and_groups_on_every_record() -> None:
     assert sorted({r.step for r in probe.select(name="largest_group")}) == list(range(10))
     assert sorted({r.step for r in probe.select(name="rank")}) == [0, 4, 8]
     assert sorted({r.step for r in probe.select(name="effective_rank", layer="fc1")}) == [0, 4, 8]
-    resolved = [
-        make_config({"probes": {"symmetry": {"rank": v}}}).probes["symmetry"]["rank"] for v in ("4", 0)
-    ]
-    assert (
-        resolved == [4, 0] and SymmetryProbe(rank=0).rank_every == SymmetryProbe(rank=False).rank_every == 0
-    )
+    resolved = [make_config({"probes": {"symmetry": {"rank": v}}}).probes["symmetry"] for v in ("4", 0)]
+    assert [params["rank"] for params in resolved] == [4, 0]
+    assert SymmetryProbe(rank=0).rank_every == SymmetryProbe(rank=False).rank_every == 0
+    assert ("rank", "bool | int", "True") in PROBES.get("symmetry").param_table()

@@ -134,9 +134,11 @@ class SymmetryProbe(Probe):
     record (True), never (False: no SVDs), or on the records of steps that are multiples of an integer
     N (e.g. ``first=1000, every=1, rank=100``: groups every step, ranks every 100 steps).
 
-    Cost on the MNIST MLP (784-500-10), one CPU thread, against its 4.6 ms training step: the groups
-    and verdict take about 1.8 ms per record (the module graph is traced once, on two samples); the
-    SVDs of the rank about 40 ms (``benchmarks/probe_overhead.py``): hence the schedule.
+    Cost on the MNIST MLP (784-500-10), one CPU thread, against its 4.5–5 ms training step: the groups
+    and verdict take about 0.4–0.9 ms per record (:mod:`initlab.probes.grouping`; the module graph is
+    traced once, on two samples, and kept); the SVDs of the rank about 36 ms, seven to eight steps,
+    for any schedule of the groups (``benchmarks/probe_overhead.py``): hence the schedule, and the
+    separate cadence of ``rank``.
     """
 
     name = "symmetry"
