@@ -71,7 +71,7 @@ def order_statistics(values: np.ndarray, kth: np.ndarray, zeros: int | None = No
     return out
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=64)
 def _sample_index(n: int) -> np.ndarray:
     """A fixed random subset of ``range(n)`` (sorted, for memory order), the same for every call."""
     return np.sort(np.random.default_rng(_SEED).choice(n, SAMPLE, replace=False))
