@@ -13,6 +13,7 @@ Arguments the framework passes itself (the model, a generator, the split) are po
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -82,9 +83,15 @@ class Entry(Generic[F]):
 
 
 def _describe_annotation(annotation: Any) -> str:
-    """``Literal["a", "b"]`` -> ``a | b``; ``float`` -> ``float``; others as typing prints them."""
-    if typing.get_origin(annotation) is typing.Literal:
+    """``Literal["a", "b"]`` -> ``a | b``; ``float`` -> ``float``; ``bool | Annotated[int, ...]`` ->
+    ``bool | int``; others as typing prints them."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
         return " | ".join(str(choice) for choice in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_describe_annotation(arg) for arg in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _describe_annotation(typing.get_args(annotation)[0])
     text = getattr(annotation, "__name__", None) or str(annotation)
     return text.replace("typing.", "")
 

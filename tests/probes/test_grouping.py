@@ -51,3 +51,33 @@ def test_exact_zeros_and_edge_cases() -> None:
     assert group_rows(x, 1e-6, 1e-20).tolist() == [0, 0, 0]
     nan = torch.tensor([[float("nan")], [float("nan")], [1.0]])
     assert group_rows(nan, 1e-6, 0.0).tolist() == [0, 1, 2]  # NaN equals nothing
+
+
+def test_many_wide_rows_that_differ_only_outside_a_few_columns() -> None:
+    """600 rows of 300 columns (the projection path, first over a subset of columns): planted groups
+    whose members differ in one column each, rows with inf or NaN, and a non-transitive chain
+    (a ≈ b, b ≈ c, a ≉ c) — the groups are those of the definition, applied from the lowest row."""
+    gen = torch.Generator().manual_seed(1)
+    base = torch.randn(40, 300, generator=gen)
+    x = base[torch.randint(0, 40, (600,), generator=gen)].clone()
+    column = torch.randint(0, 300, (600,), generator=gen)
+    moved = torch.arange(600) % 3 == 0
+    x[moved, column[moved]] += 1e-3  # one column apart: their own groups, wherever that column is
+    x[5, 7], x[6, 8], x[9, 9] = float("inf"), float("nan"), float("-inf")
+    x[10:13] = x[10]
+    x[11, 0] = x[10, 0] * (1 + 0.9e-6)
+    x[12, 0] = x[10, 0] * (1 + 1.8e-6)  # within rtol of row 11, not of row 10
+    rtol, atol = 1e-6, 0.0
+    labels = group_rows([x[:, :-1], x[:, -1:]], rtol, atol)
+    finite = [i for i in range(600) if i not in (5, 6, 9)]  # all_pairs needs rows equal to themselves
+    expected = [{finite[i] for i in group} for group in all_pairs(x[finite], rtol, atol)] + [{5}, {6}, {9}]
+    assert sorted(map(sorted, as_sets(labels))) == sorted(map(sorted, expected))
+    assert labels[11] == 10 and labels[12] == 12 and {int(labels[i]) for i in (5, 6, 9)} == {5, 6, 9}
+
+
+def test_identical_wide_rows_form_one_group_and_zero_rows_too() -> None:
+    row = torch.randn(1, 500, generator=torch.Generator().manual_seed(2))
+    assert group_rows(row.expand(300, 500), 0.0, 0.0).tolist() == [0] * 300
+    distinct_biases = torch.randn(300, 1, generator=torch.Generator().manual_seed(3))
+    labels = group_rows([torch.zeros(300, 500), distinct_biases], 1e-6, 0.0)
+    assert labels.tolist() == list(range(300))  # zero weights, random biases: all distinct

@@ -13,8 +13,10 @@ from initlab.config import RunConfig, load_config, make_config
 from initlab.errors import ConfigError
 from initlab.probes import PROBES, build_probe, run_probes
 from initlab.probes.table import layers, names, pivot, series, steps
+from initlab.probes.update_order import EVENTS
 from initlab.store import Store, export_csv
 from initlab.train import train
+from initlab.train.callbacks import STEP_EVENTS, dispatch
 from probe_helpers import digits_batches
 
 EVERY_STEP = {name: {"first": 1000, "every": 1} for name in PROBES.names()}
@@ -105,3 +107,15 @@ def test_probe_params_from_a_file_merge_with_overrides(tmp_path: Path) -> None:
     config = load_config(path, {"probes": {"symmetry": {"every": 7}, "grad-dist": {}}})
     assert config.probes["symmetry"]["every"] == 7 and config.probes["symmetry"]["rank"] is False
     assert set(config.probes) == {"symmetry", "signal", "grad-dist"}
+
+
+def test_probes_that_are_off_are_not_called_except_update_order_for_its_events() -> None:
+    """A probe whose schedule never fires is left out of every per-step event of the loop; update-order
+    still watches the steps until every tensor has moved (its first-step events need no schedule)."""
+    off = [build_probe(name, first=0, every=0) for name in PROBES.names()]
+    for event in STEP_EVENTS:
+        called = {hook.__self__.name for hook in dispatch(off, event)}
+        assert called == ({"update-order"} if event != "on_after_backward" else set()), event
+    result = train(digits(epochs=1, probes={name: {"first": 0, "every": 0} for name in PROBES.names()}))
+    assert {name for name, probe in result.probes.items() if probe.rows} == {"update-order"}
+    assert {r.name for r in result.probes["update-order"].rows} <= set(EVENTS)

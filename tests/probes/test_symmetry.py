@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from initlab import apply_init, build_model
-from initlab.config import RunConfig
+from initlab.config import RunConfig, make_config
 from initlab.data import load_dataset
-from initlab.probes import SymmetryProbe, run_probes
+from initlab.probes import PROBES, SymmetryProbe, run_probes
 from initlab.probes.symmetry import Verdict, rank_and_effective_rank
 from initlab.probes.table import pivot
 from initlab.train import train
@@ -266,3 +266,17 @@ def test_zero_weights_random_biases_distinct_but_rank_one(activation: str) -> No
         print(f"\n{activation}, {optimizer}: rank per layer at steps 0..50")
         for layer, by_step in table.items():
             print(f"  {layer:5} " + " ".join(f"{int(by_step[s])}" for s in range(51)))
+
+
+def test_ranks_on_their_own_cadence_and_groups_on_every_record() -> None:
+    """``rank=4``: groups at steps 0..9, the SVDs only at steps 0, 4 and 8; ``rank`` from text or TOML
+    resolves to the same values."""
+    model = apply_init(mlp(), "pytorch-default", torch.Generator().manual_seed(0))
+    probe = watch(model, torch.optim.SGD(model.parameters(), lr=0.1), steps=9, rank=4)
+    assert sorted({r.step for r in probe.select(name="largest_group")}) == list(range(10))
+    assert sorted({r.step for r in probe.select(name="rank")}) == [0, 4, 8]
+    assert sorted({r.step for r in probe.select(name="effective_rank", layer="fc1")}) == [0, 4, 8]
+    resolved = [make_config({"probes": {"symmetry": {"rank": v}}}).probes["symmetry"] for v in ("4", 0)]
+    assert [params["rank"] for params in resolved] == [4, 0]
+    assert SymmetryProbe(rank=0).rank_every == SymmetryProbe(rank=False).rank_every == 0
+    assert ("rank", "bool | int", "True") in PROBES.get("symmetry").param_table()

@@ -125,3 +125,17 @@ def test_once_everything_has_moved_unscheduled_steps_cost_nothing() -> None:
     train(config, callbacks=[probe, watcher])
     assert watcher.seen == [s < 2 or s % 5 == 0 for s in range(len(watcher.seen))]
     assert sorted({r.step for r in probe.rows}) == [0, 1, 5]
+
+
+def test_a_change_whose_norm_underflows_still_counts() -> None:
+    """Gradient 1e-30 and change 1e-31 per element: their float32 norms underflow to 0, yet both are
+    non-zero, so the events happen; the rows report the norms as computed (0) and the ratio of a
+    change of a zero tensor (inf)."""
+    model = nn.Module()
+    model.p = nn.Parameter(torch.zeros(10))
+    probe = UpdateOrderProbe().attach(model)
+    (model.p * 1e-30).sum().backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    rows = {r.name: r.value for r in probe.record(0)}
+    assert rows["first_grad_step"] == rows["first_change_step"] == rows["first_rel_change_step"] == 0
+    assert rows["grad_norm"] == rows["delta_norm"] == 0.0 and rows["update_ratio"] == math.inf

@@ -28,7 +28,7 @@ from torch import nn
 
 from initlab.probes.table import select
 from initlab.records import ProbeRow
-from initlab.train.callbacks import Callback, TrainContext
+from initlab.train.callbacks import STEP_EVENTS, Callback, TrainContext
 
 First = Annotated[int, Field(ge=0)]
 """Record every step below this one."""
@@ -51,6 +51,11 @@ class Schedule:
 
     def __call__(self, step: int) -> bool:
         return step < self.first or (self.every > 0 and step % self.every == 0)
+
+    @property
+    def never(self) -> bool:
+        """True when no step is on the schedule (``first`` and ``every`` both 0)."""
+        return self.first == 0 and self.every == 0
 
 
 def relative_change(change: float, scale: float) -> float:
@@ -128,6 +133,10 @@ class Probe(Callback):
             self.inputs = ctx.inputs[:EXAMPLE_SIZE].detach()
 
     # -- callback plumbing ------------------------------------------------------------------------
+
+    def wants(self, event: str) -> bool:
+        """A probe whose schedule never fires needs no per-step event: it is not even called."""
+        return event not in STEP_EVENTS or not self.schedule.never
 
     def on_train_start(self, ctx: TrainContext) -> None:
         self._ctx = ctx

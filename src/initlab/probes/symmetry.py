@@ -130,11 +130,15 @@ class SymmetryProbe(Probe):
     ``largest_group``, ``grouped_fraction`` (units in groups of two or more), ``permanent_largest_group``
     and ``permanent_fraction`` (the same for groups that satisfy the condition), ``rank`` and
     ``effective_rank``. ``verdicts`` holds each layer's :class:`Verdict` with its reason. ``rtol``/``atol``:
-    the tolerance of "identical", elementwise as in ``torch.isclose``. ``rank=False`` skips the SVDs.
+    the tolerance of "identical", elementwise as in ``torch.isclose``. ``rank``: the rank rows on every
+    record (True), never (False: no SVDs), or on the records of steps that are multiples of an integer
+    N (e.g. ``first=1000, every=1, rank=100``: groups every step, ranks every 100 steps).
 
-    Cost on the MNIST MLP (784-500-10), one CPU thread, against its 4.6 ms training step: the groups
-    and verdict take about 1.8 ms per record (the module graph is traced once, on two samples); the
-    SVDs of the rank about 40 ms (``benchmarks/probe_overhead.py``): hence the schedule.
+    Cost on the MNIST MLP (784-500-10), one CPU thread, against its 4.5–5 ms training step: the groups
+    and verdict take about 0.4–0.9 ms per record (:mod:`initlab.probes.grouping`; the module graph is
+    traced once, on two samples, and kept); the SVDs of the rank about 36 ms, seven to eight steps,
+    for any schedule of the groups (``benchmarks/probe_overhead.py``): hence the schedule, and the
+    separate cadence of ``rank``.
     """
 
     name = "symmetry"
@@ -146,10 +150,12 @@ class SymmetryProbe(Probe):
         every: Every = 50,
         rtol: Annotated[float, Field(ge=0)] = 1e-6,
         atol: Annotated[float, Field(ge=0)] = 0.0,
-        rank: bool = True,
+        rank: bool | Annotated[int, Field(ge=0)] = True,
     ):
         super().__init__(first=first, every=every)
-        self.rtol, self.atol, self.rank = rtol, atol, rank
+        self.rtol, self.atol = rtol, atol
+        self.rank_every = int(rank)
+        """Ranks on the records of steps that are multiples of this (0: never)."""
         self.graph: UnitGraph | None = None
         self.verdicts: dict[str, Verdict] = {}
 
@@ -179,7 +185,7 @@ class SymmetryProbe(Probe):
             verdict = self.verdict(name, module)
             self.verdicts[name] = verdict
             rows += verdict.rows(step)
-            if self.rank:
+            if self.rank_every and step % self.rank_every == 0:
                 rank, effective = rank_and_effective_rank(module.weight)
                 rows += [
                     ProbeRow(step, name, "rank", float(rank)),
@@ -200,12 +206,12 @@ class SymmetryProbe(Probe):
         labels = group_rows(columns, self.rtol, self.atol)
         sizes = group_sizes(labels)
         largest = int(sizes.max())
+        distinct, grouped = size, 0.0  # all units distinct: nothing more to count
+        if largest > 1:
+            distinct = int((labels == torch.arange(size, device=labels.device)).sum())  # groups' first rows
+            grouped = float((sizes > 1).float().mean())
         common = dict(
-            layer=name,
-            units=size,
-            distinct=len(torch.unique(labels)),
-            largest_group=largest,
-            grouped_fraction=float((sizes > 1).float().mean()),
+            layer=name, units=size, distinct=distinct, largest_group=largest, grouped_fraction=grouped
         )
         if self.graph is None or name not in self.graph.producers:
             why = (

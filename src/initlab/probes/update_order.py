@@ -15,10 +15,12 @@ per tensor: the data of the update-order chart.
 
 In a run it looks at every step until every tensor has had all three events, and after that only on
 its schedule; a step it does not look at costs nothing (a tensor that never moves, e.g. behind a
-dead path, keeps it looking every step). Cost: one copy and a few passes over the parameters, about
-0.6 ms per step on the MNIST MLP (784-500-10) on one CPU thread, where a training step takes 4.6 ms
-(``benchmarks/probe_overhead.py``). Standalone, ``record(step)`` (after the
-optimizer step) compares the parameters with their values at ``attach`` or at the previous record.
+dead path, keeps it looking every step). Cost of a watched step, per tensor: a copy into a
+preallocated snapshot, the change computed in place, and the norms of the weight, the change and the
+gradient (largest magnitudes only while an event is pending and a norm is 0): five passes, about
+0.35–0.45 ms per step on the MNIST MLP (784-500-10) on one CPU thread, where a training step takes
+4.5–5 ms (``benchmarks/probe_overhead.py``). Standalone, ``record(step)`` (after the optimizer step)
+compares the parameters with their values at ``attach`` or at the previous record.
 """
 
 from __future__ import annotations
@@ -70,7 +72,12 @@ class UpdateOrderProbe(Probe):
         self.first: dict[str, dict[str, int]] = {}
         """``{param: {event: step}}`` of the events seen so far."""
         self._params: dict[str, nn.Parameter] = {}
+        self._unseen = 0
+        """How many (parameter, event) pairs have not happened yet."""
+        self._buffers: dict[str, torch.Tensor] = {}
+        """One preallocated snapshot buffer per parameter."""
         self._before: dict[str, torch.Tensor] = {}
+        """The buffers snapshotted for the step being watched (empty: none)."""
 
     def attach(
         self,
@@ -82,12 +89,14 @@ class UpdateOrderProbe(Probe):
         super().attach(model, inputs=inputs, optimizer=optimizer)
         self._params = {n: p for n, p in model.named_parameters() if p.requires_grad}
         self.first = {n: {} for n in self._params}
+        self._unseen = len(EVENTS) * len(self._params)
+        self._buffers = {n: torch.empty_like(p) for n, p in self._params.items()}
         self._snapshot(self._params)
         return self
 
     def detach(self) -> None:
         super().detach()
-        self._params, self._before = {}, {}
+        self._params, self._before, self._buffers = {}, {}, {}
 
     @property
     def pending(self) -> list[str]:
@@ -107,28 +116,28 @@ class UpdateOrderProbe(Probe):
         return rows
 
     def _compare(self, step: int, per_step: bool) -> list[ProbeRow]:
-        """Event rows (and with ``per_step`` the norm rows) of the snapshotted parameters."""
+        """Event rows (and with ``per_step`` the norm rows) of the snapshotted parameters. Each
+        quantity is computed only when a row or a pending event needs it; the snapshot buffers are
+        overwritten with the change."""
         rows: list[ProbeRow] = []
         for name, before in self._before.items():
-            grad = self._params[name].grad
-            delta = self._params[name].detach() - before
-            grad_max = largest_magnitude(grad) if grad is not None else 0.0
-            delta_max = largest_magnitude(delta)
-            delta_norm = float(torch.linalg.vector_norm(delta))
+            param, seen = self._params[name], self.first[name]
+            grad = param.grad
+            grad_norm = float(torch.linalg.vector_norm(grad)) if per_step and grad is not None else 0.0
+            # a norm can underflow to 0: then the largest magnitude tells (a NaN counts as non-zero)
+            pending_grad = "first_grad_step" not in seen and grad is not None
+            if pending_grad and (grad_norm != 0.0 or largest_magnitude(grad) != 0.0):
+                self._event(rows, step, name, "first_grad_step")
             weight_norm = float(torch.linalg.vector_norm(before))
-            ratio = relative_change(delta_norm or delta_max, weight_norm)  # a norm can underflow to 0
-            happened = {
-                "first_grad_step": grad_max != 0.0,  # NaN counts as non-zero
-                "first_change_step": delta_max != 0.0,
-                "first_rel_change_step": ratio > self.rel_threshold or math.isnan(ratio),
-            }
-            seen = self.first[name]
-            for event, now in happened.items():
-                if now and event not in seen:
-                    seen[event] = step
-                    rows.append(ProbeRow(step, name, event, float(step)))
+            delta = before.sub_(param.detach())  # −Δ: the same norm and largest magnitude as Δ
+            delta_norm = float(torch.linalg.vector_norm(delta))
+            change = delta_norm if delta_norm != 0.0 else largest_magnitude(delta)
+            if change != 0.0 and "first_change_step" not in seen:
+                self._event(rows, step, name, "first_change_step")
+            ratio = relative_change(change, weight_norm)
+            if (ratio > self.rel_threshold or math.isnan(ratio)) and "first_rel_change_step" not in seen:
+                self._event(rows, step, name, "first_rel_change_step")
             if per_step:
-                grad_norm = float(torch.linalg.vector_norm(grad)) if grad is not None else 0.0
                 rows += [
                     ProbeRow(step, name, "grad_norm", grad_norm),
                     ProbeRow(step, name, "delta_norm", delta_norm),
@@ -136,15 +145,25 @@ class UpdateOrderProbe(Probe):
                 ]
         return self._keep(rows)
 
+    def _event(self, rows: list[ProbeRow], step: int, name: str, event: str) -> None:
+        self.first[name][event] = step
+        self._unseen -= 1
+        rows.append(ProbeRow(step, name, event, float(step)))
+
     def _snapshot(self, params: dict[str, nn.Parameter]) -> None:
-        self._before = {n: p.detach().clone() for n, p in params.items()}
+        """Copy ``params`` into their buffers: the values a step is compared with."""
+        self._before = {n: self._buffers[n].copy_(p.detach()) for n, p in params.items()}
 
     # -- callback: watch a step only when scheduled or while some tensor has not moved -------------
+
+    def wants(self, event: str) -> bool:
+        """Every event: the first-step events are found whatever the schedule."""
+        return True
 
     def on_step_start(self, ctx: TrainContext) -> None:
         if self.schedule(ctx.step):
             self._snapshot(self._params)
-        elif self.pending:
+        elif self._unseen:
             self._snapshot({n: self._params[n] for n in self.pending})
         else:
             self._before = {}

@@ -1,7 +1,8 @@
 """Hooks into the training loop, for instruments and progress displays.
 
 A callback overrides only the events it needs; the loop calls an event only on the callbacks that
-override it, so an absent instrument costs nothing.
+override it and want it for this run (:meth:`Callback.wants`), so an absent instrument, or one that is
+switched off, costs nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ EVENTS = (
     "on_epoch_end",
     "on_train_end",
 )
+STEP_EVENTS = ("on_step_start", "on_after_backward", "on_step_end")
+"""The events called on every training step."""
 
 
 @dataclass
@@ -49,6 +52,12 @@ class TrainContext:
 class Callback:
     """Base class: every event is a no-op unless overridden."""
 
+    def wants(self, event: str) -> bool:
+        """Whether the loop should call ``event`` (one of :data:`EVENTS`) on this callback in this run.
+        Asked once, when the run starts; a callback that would do nothing on every call of an event
+        (an instrument whose schedule never fires) answers False and is left out of it."""
+        return True
+
     def on_train_start(self, ctx: TrainContext) -> None:
         """After init, before the first step (the model is on its device)."""
 
@@ -69,6 +78,8 @@ class Callback:
 
 
 def dispatch(callbacks: Sequence[Callback], event: str) -> list[Callable[..., None]]:
-    """The bound methods of ``callbacks`` that override ``event``."""
+    """The bound methods of ``callbacks`` that override ``event`` and want it."""
     base = getattr(Callback, event)
-    return [getattr(cb, event) for cb in callbacks if getattr(type(cb), event) is not base]
+    return [
+        getattr(cb, event) for cb in callbacks if getattr(type(cb), event) is not base and cb.wants(event)
+    ]
