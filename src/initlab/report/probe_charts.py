@@ -18,10 +18,11 @@ over all of a report's conditions:
 
 Many conditions and many layers stay readable: an overview figure has one heatmap row per condition
 and one column per layer (aligned at the output for update order, gradients and rank, at the input for
-signal), and detail figures draw at most :data:`MAX_DETAIL` conditions, evenly spaced through the
-report's order, and at most :data:`MAX_LAYER_PANELS` layers each. Each caption says which seed a
-figure shows (the lowest seed of each condition) or how it averages over seeds; the CSV tables hold
-every row.
+signal), and detail figures draw at most :data:`MAX_DETAIL` conditions (:data:`MAX_LINES` in line
+charts), evenly spaced through the report's order, and at most :data:`MAX_LAYER_PANELS` layers each;
+axes that name layers label every k-th one beyond 40 (:func:`initlab.probes.plots.layer_ticks`).
+Each caption says which seed a figure shows (the lowest seed of each condition) or how it averages
+over seeds; the CSV tables hold every row.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ from initlab.report.figures import _figure, _styled, palette
 from initlab.report.html import FigureBlock, Section, TableBlock, Text
 from initlab.report.tables import Table
 
-#: Conditions drawn in a detail figure (the overview figures show every condition).
+#: Conditions drawn in a detail figure (the overview figures show every condition); line charts, one
+#: colour per condition, take up to MAX_LINES.
 MAX_DETAIL = 6
+MAX_LINES = 8
 #: Layers given their own panel in a per-layer figure (first, evenly spaced, last).
 MAX_LAYER_PANELS = 5
 #: Heatmap cells are annotated with their value up to this many columns and rows.
@@ -764,7 +767,7 @@ def signal_section(rows: Table) -> Section:
     """Signal propagation: per-layer statistics at init (overview), profiles, distributions."""
     runs = ProbeRuns.of(rows)
     signal = SignalRuns.of(runs)
-    shown = evenly_spaced(runs.labels, 8)
+    shown = evenly_spaced(runs.labels, MAX_LINES)
     names = signal.names()
     quantities = [q for q in SIGNAL_QUANTITIES if q[0] in names]
     blocks: list[Any] = [

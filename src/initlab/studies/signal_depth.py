@@ -24,13 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from initlab.data import load_dataset
 from initlab.probes.plots import quantile_bands
 from initlab.records import ProbeRow
 from initlab.report import (
@@ -48,6 +46,7 @@ from initlab.report.figures import _figure, _styled
 from initlab.store import Store
 from initlab.studies.base import Analysis, Preset, Study, StudyRuns, register_study
 from initlab.studies.verdicts import all_of
+from initlab.studies.zero_symmetry import majority_fraction
 
 ACTIVATIONS = ("relu", "tanh")
 GAINS = {"relu": math.sqrt(2.0), "tanh": 5.0 / 3.0}
@@ -109,12 +108,6 @@ def sweeps(preset: Preset) -> list[dict[str, Any]]:
         }
         for activation in ACTIVATIONS
     ]
-
-
-@cache
-def majority_fraction(dataset: str) -> float:
-    counts = load_dataset(dataset, "test").class_counts
-    return float(counts.max()) / float(counts.sum())
 
 
 # -- what each run shows ----------------------------------------------------------------------------
