@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -138,3 +139,29 @@ def test_in_place_activations_do_not_hide_the_pre_activation_or_its_gradient() -
     (with_inplace, _), (without, _) = stats
     assert with_inplace == without
     assert with_inplace["2"]["mean"] > with_inplace["1"]["mean"]  # the hook saw the pre-activation
+
+
+def test_quantile_rows_are_the_exact_quantiles_of_each_output_and_its_gradient() -> None:
+    """``quantiles=True`` adds the activation's and its gradient's order statistics (as numpy.quantile
+    computes them) and leaves every other row as it was; off, there are none."""
+    torch.manual_seed(0)
+    x, y = digits_batches(1, batch_size=128)[0]
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 10))
+    plain = SignalProbe().attach(model)
+    F.cross_entropy(model(x), y).backward()
+    without = at_step(plain.record(0), 0)
+    plain.detach()
+    probe = SignalProbe(quantiles=True).attach(model)
+    act = model[2](model[1](x.flatten(1)))
+    act.retain_grad()
+    F.cross_entropy(model[3](act), y).backward()
+    rows = at_step(probe.record(0), 0)
+    qs = [0.0, 0.01, 0.25, 0.5, 0.75, 0.99, 1.0]
+    names = ["min", "p01", "p25", "p50", "p75", "p99", "max"]
+    expected = np.quantile(act.detach().numpy().astype(np.float64), qs)
+    assert [rows["2"][n] for n in names] == pytest.approx(expected.tolist(), rel=1e-6, abs=1e-12)
+    grads = np.quantile(act.grad.numpy().astype(np.float64), qs)
+    assert [rows["2"][f"grad_{n}"] for n in names] == pytest.approx(grads.tolist(), rel=1e-6, abs=1e-12)
+    for layer, stats in without.items():  # the other rows are unchanged
+        assert {k: v for k, v in rows[layer].items() if k in stats} == pytest.approx(stats, rel=1e-6)
+        assert not set(stats) & {*names, *(f"grad_{n}" for n in names)}

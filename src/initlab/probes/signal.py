@@ -12,7 +12,13 @@ output: activations) measure, on the batch of each scheduled step:
   ``dead_fraction`` (ReLU/ReLU6: units — features, or conv channels — that are 0 for every sample and
   position of the batch), as in Karpathy's makemore part 3;
 * ``grad_std``: the std of the loss's gradient with respect to the layer's output (a tensor hook on
-  that output, never a full backward module hook, which breaks in-place activations).
+  that output, never a full backward module hook, which breaks in-place activations);
+* with ``quantiles=True``, the distribution of the output and of that gradient over the batch, as
+  exact quantiles (``min``, ``p01``, ``p25``, ``p50``, ``p75``, ``p99``, ``max`` and ``grad_min`` ...
+  ``grad_max``, :func:`initlab.probes.grad_dist.exact_quantiles`): Karpathy's per-layer activation
+  and gradient histograms (makemore part 3) as order statistics, which stay comparable across layers
+  whose scales differ by orders of magnitude and draw as bands through depth. Off by default; on, it
+  reads each hooked output back to the CPU (one selection per output per scheduled step).
 
 Per weight layer it also reports ``weight_std`` and the update:data ratio ``update_ratio`` =
 std(Δw)/std(w) of the step (∞ from a zero weight; Karpathy's rule of thumb: about 1e-3). Per residual
@@ -38,6 +44,7 @@ from torch import nn
 
 from initlab.models.roles import WEIGHT_LAYER_TYPES, weight_layers
 from initlab.probes.base import Every, First, Probe, relative_change
+from initlab.probes.grad_dist import QUANTILE_NAMES, exact_quantiles
 from initlab.probes.registry import register_probe
 from initlab.probes.trace import is_probing, residual_blocks, trace_model
 from initlab.records import ProbeRow
@@ -69,6 +76,12 @@ def activation_stats(a: torch.Tensor, module: nn.Module, saturation: float) -> d
     return stats
 
 
+def quantile_stats(a: torch.Tensor, prefix: str = "") -> dict[str, float]:
+    """The exact quantiles of every element of ``a``, named ``<prefix>min`` ... ``<prefix>max``."""
+    values = exact_quantiles(a.detach().float())
+    return {f"{prefix}{name}": value for name, value in zip(QUANTILE_NAMES, values, strict=True)}
+
+
 def channel_stats(a: torch.Tensor) -> dict[str, torch.Tensor]:
     """NF-ResNet signal metrics of a residual block's output: mean over channels (dim 1) of the
     squared channel mean and of the channel variance, each over the batch and positions."""
@@ -87,6 +100,8 @@ class SignalProbe(Probe):
     ``grad_std``, (activations) ``saturated_fraction``/``dead_fraction``, (weight layers)
     ``weight_std`` and ``update_ratio``; per residual block ``avg_channel_sq_mean`` and
     ``avg_channel_var``. ``saturation``: the |a| above which a tanh (or sigmoid) unit counts as saturated.
+    ``quantiles``: also the exact quantiles of each output (``min`` ... ``max``) and of its gradient
+    (``grad_min`` ... ``grad_max``), the per-layer distributions.
     """
 
     name = "signal"
@@ -97,11 +112,13 @@ class SignalProbe(Probe):
         first: First = 1,
         every: Every = 50,
         saturation: Annotated[float, Field(gt=0, lt=1)] = 0.97,
+        quantiles: bool = False,
     ):
         super().__init__(first=first, every=every)
         self.saturation = saturation
+        self.quantiles = quantiles
         self._handles: list[Any] = []
-        self._captured: dict[str, dict[str, torch.Tensor]] = {}
+        self._captured: dict[str, dict[str, torch.Tensor | float]] = {}
         self._blocks: list[str] | None = None
         self._before: dict[str, torch.Tensor] = {}
 
@@ -155,12 +172,18 @@ class SignalProbe(Probe):
             captured = self._captured.setdefault(name, {})
             with torch.no_grad():
                 captured.update(activation_stats(output, module, self.saturation))
+                if self.quantiles:
+                    captured.update(quantile_stats(output))
             if output.requires_grad:
-                output.register_hook(
-                    lambda grad: captured.__setitem__("grad_std", grad.detach().float().std())
-                )
+                output.register_hook(lambda grad: captured.update(self._grad_stats(grad)))
 
         return hook
+
+    def _grad_stats(self, grad: torch.Tensor) -> dict[str, torch.Tensor | float]:
+        stats: dict[str, torch.Tensor | float] = {"grad_std": grad.detach().float().std()}
+        if self.quantiles:
+            stats.update(quantile_stats(grad, "grad_"))
+        return stats
 
     def _block_hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any, output: Any) -> None:

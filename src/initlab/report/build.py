@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import initlab
@@ -125,11 +126,21 @@ def build_report(
     for group, members in (groups or {"": conditions}).items():
         for section in metric_sections(members, metric, level=level, group=group):
             report.add(section)
-    for section in [*probe_sections(store, conditions, probe_charts), *sections]:
+    for section in [*probe_sections(store, qualified(conditions, groups), probe_charts), *sections]:
         report.add(section)
     settings = TableBlock("settings", shared_settings(conditions), "settings shared by every condition")
     report.add(Section("Settings", [settings]))
     return report
+
+
+def qualified(
+    conditions: Sequence[Condition], groups: Mapping[str, Sequence[Condition]] | None
+) -> list[Condition]:
+    """The conditions with labels that are unique across ``groups``: labels are made within a group
+    (``init=zeros`` in each of several datasets), so a chart over all of them names the group too."""
+    if not groups or len(groups) < 2:
+        return list(conditions)
+    return [replace(c, label=f"{name}: {c.label}") for name, members in groups.items() for c in members]
 
 
 def run_metadata(store: Store, conditions: Sequence[Condition], metric: str, level: float) -> dict[str, str]:

@@ -55,8 +55,10 @@ def show_report(result: StudyReport) -> None:
     """The claims table and the report's path."""
     table = Table("claim", "verdict", "numbers", title="claims", title_justify="left")
     for claim in result.claims:
-        table.add_row(
-            claim.statement, Text(claim.verdict, style=VERDICT_STYLE[claim.verdict]), _numbers(claim)
+        table.add_row(  # Text: a claim's "[...]" is data, not rich markup
+            Text(claim.statement),
+            Text(claim.verdict, style=VERDICT_STYLE[claim.verdict]),
+            Text(_numbers(claim)),
         )
     console.print(table)
     counts = {v: sum(c.verdict == v for c in result.claims) for v in VERDICT_STYLE}
