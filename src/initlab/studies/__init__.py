@@ -1,6 +1,6 @@
 """Named studies: the seed documents' claims reproduced from one command, with verdicts and a report."""
 
-from initlab.studies import zero_symmetry  # noqa: F401  (register the studies)
+from initlab.studies import bias_scale, residual_zero, zero_symmetry  # noqa: F401  (register the studies)
 from initlab.studies.base import (
     PRESETS,
     STUDIES,
