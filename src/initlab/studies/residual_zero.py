@@ -628,7 +628,9 @@ SHORT_ANSWER = (
     "weights. So the gradient reaching each output channel differs, the zero layer's rows get different "
     "updates at the first step, and once that layer is non-zero, gradient flows to the layers before it. "
     "Fixup's zero classifier is no symmetry either: its units feed the loss, which treats each class "
-    "differently."
+    "differently. ReZero and SkipInit (a zero scalar gain per branch) and zero-γ (a zero BatchNorm scale) "
+    "leave the branch's weights random: there are no identical units at all, and the branch wakes up as "
+    "soon as its scalar has moved."
 )
 
 
