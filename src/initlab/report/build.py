@@ -108,12 +108,14 @@ def build_report(
     level: float = 0.95,
     claims: Sequence[Claim] | None = None,
     sections: Iterable[Section] = (),
+    lead: Iterable[Section] = (),
     metadata: Mapping[str, str] | None = None,
     probe_charts: Registry[ProbeSectionBuilder] = PROBE_SECTIONS,
     groups: Mapping[str, Sequence[Condition]] | None = None,
 ) -> Report:
-    """The report of ``conditions``: metadata, the claims (if given), ``metric``'s curves and final
-    table, a section per probe in ``probe_charts`` that has rows, then ``sections`` (a study's own).
+    """The report of ``conditions``: metadata, the claims (if given), ``lead`` (e.g. a study's answer
+    in words), ``metric``'s curves and final table, a section per probe in ``probe_charts`` that has
+    rows, then ``sections`` (a study's own).
 
     ``groups`` splits the curves and final tables into one pair of sections per named group of
     conditions (e.g. one per dataset and model), instead of one pair over all ``conditions``.
@@ -123,6 +125,8 @@ def build_report(
     report = Report(title, {**run_metadata(store, conditions, metric, level), **(metadata or {})})
     if claims is not None:
         report.add(Section("Claims", [ClaimsBlock(claims)]))
+    for section in lead:
+        report.add(section)
     for group, members in (groups or {"": conditions}).items():
         for section in metric_sections(members, metric, level=level, group=group):
             report.add(section)

@@ -1,6 +1,12 @@
 """Named studies: the seed documents' claims reproduced from one command, with verdicts and a report."""
 
-from initlab.studies import signal_depth, update_order, zero_symmetry  # noqa: F401  (register the studies)
+from initlab.studies import (  # noqa: F401  (register the studies)
+    bias_scale,
+    residual_zero,
+    signal_depth,
+    update_order,
+    zero_symmetry,
+)
 from initlab.studies.base import (
     PRESETS,
     STUDIES,

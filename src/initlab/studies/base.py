@@ -45,11 +45,13 @@ class StudyRuns:
 @dataclass
 class Analysis:
     """What a study concludes: claims with verdicts, its own report sections, and the groups of
-    conditions whose accuracy curves and final tables the report shows (default: all together)."""
+    conditions whose accuracy curves and final tables the report shows (default: all together).
+    ``lead`` sections come right after the claims (e.g. the answer to the study's question in words)."""
 
     claims: list[Claim]
     sections: list[Section] = field(default_factory=list)
     groups: dict[str, list[Condition]] | None = None
+    lead: list[Section] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ def report_study(
             metric=study.metric,
             claims=analysis.claims,
             sections=analysis.sections,
+            lead=analysis.lead,
             metadata={"study": f"{study.name}: {study.question}", "preset": preset},
             groups=analysis.groups,
         )

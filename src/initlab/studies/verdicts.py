@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from initlab.report import Condition, StoredRun, Verdict, mean_ci, t_quantile
 
@@ -61,6 +62,26 @@ def difference_ci(a: Sequence[float], b: Sequence[float], level: float = 0.95) -
     return Difference(est, est - half, est + half, level)
 
 
+def variance_ratio_ci(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Difference:
+    """The ratio of sample variances s_a²/s_b² with its F interval (both samples normal, independent):
+
+        [ r / F_{1−α/2}(n_a−1, n_b−1),  r · F_{1−α/2}(n_b−1, n_a−1) ],   r = s_a²/s_b².
+
+    NaN bounds when either sample has fewer than two values; when s_b² = 0 the ratio is infinite
+    (its interval [∞, ∞] if s_a² > 0) or undefined (0/0: NaN).
+    """
+    if len(a) < 2 or len(b) < 2:
+        return Difference(math.nan, math.nan, math.nan, level)
+    va, vb = float(np.var(a, ddof=1)), float(np.var(b, ddof=1))
+    if vb == 0:
+        ratio = math.inf if va > 0 else math.nan
+        return Difference(ratio, ratio, ratio, level)
+    ratio, p = va / vb, 0.5 + level / 2
+    low = ratio / float(stats.f.ppf(p, len(a) - 1, len(b) - 1))
+    high = ratio * float(stats.f.ppf(p, len(b) - 1, len(a) - 1))
+    return Difference(ratio, low, high, level)
+
+
 def below(low: float, high: float, threshold: float) -> Verdict:
     """*holds* if the interval [low, high] lies below ``threshold``, *fails* if above, else
     *inconclusive* (also for an undefined interval)."""
@@ -86,6 +107,16 @@ def all_of(verdicts: Iterable[Verdict]) -> Verdict:
     if "fails" in verdicts:
         return "fails"
     return "inconclusive" if "inconclusive" in verdicts else "holds"
+
+
+def any_of(verdicts: Iterable[Verdict]) -> Verdict:
+    """*holds* if any holds, else *inconclusive* if any is, else *fails* (nothing checked: inconclusive)."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return "inconclusive"
+    if "holds" in verdicts:
+        return "holds"
+    return "inconclusive" if "inconclusive" in verdicts else "fails"
 
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:

@@ -1,0 +1,140 @@
+"""The bias-scale study on a tiny real grid (sklearn digits, an ELU MLP): its verdicts, that its
+numbers are the store's, and its report; and the verdict helpers it uses."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from initlab.store import Store
+from initlab.studies import STUDIES, report_study, run_study
+from initlab.studies.bias_scale import drops, jaggedness, sweeps
+from initlab.studies.verdicts import any_of, variance_ratio_ci
+
+TINY = {
+    "name": "digits-mlp",
+    "base": {
+        "dataset": "digits",
+        "model": "mlp",
+        "model_params": {"depth": 2, "width": 64, "activation": "elu"},
+        "init": "zero-weight-random-bias",
+        "init_params": {"dist": "normal"},
+        "lr": 0.01,
+        "epochs": 15,
+    },
+    "axes": {"init_params.scale": [1.0, 100.0], "seed": "0..2"},
+}
+
+
+def test_jaggedness_counts_only_the_drops() -> None:
+    assert jaggedness([0.1, 0.5, 0.4, 0.6, 0.3]) == pytest.approx(0.1 + 0.3)
+    assert drops([0.1, 0.5, 0.4, 0.6, 0.3]) == 2
+    assert jaggedness([0.1, 0.2, 0.9, 0.95]) == 0.0 and drops([0.1, 0.2, 0.9, 0.95]) == 0
+
+
+def test_variance_ratio_interval_is_the_f_interval() -> None:
+    a, b = [0.1, 0.4, 0.2, 0.9], [0.5, 0.52, 0.49]
+    r = variance_ratio_ci(a, b)
+    ratio = np.var(a, ddof=1) / np.var(b, ddof=1)
+    assert r.estimate == pytest.approx(ratio)
+    assert r.low == pytest.approx(ratio / stats.f.ppf(0.975, 3, 2))
+    assert r.high == pytest.approx(ratio * stats.f.ppf(0.975, 2, 3))
+    assert math.isnan(variance_ratio_ci([1.0], b).low)
+    assert variance_ratio_ci(a, [0.3, 0.3]).low == math.inf
+    assert [any_of(v) for v in (["fails", "holds"], ["fails", "inconclusive"], ["fails"], [])] == [
+        "holds",
+        "inconclusive",
+        "fails",
+        "inconclusive",
+    ]
+
+
+def test_presets_sweep_the_seed_study_settings() -> None:
+    full = {part["name"]: part for part in sweeps("full")}
+    assert set(full) == {"mnist-fnn", "mnist-cnn"}
+    for part, epochs in (("mnist-fnn", 10), ("mnist-cnn", 15)):
+        base = full[part]["base"]
+        assert (base["dataset"], base["optimizer"], base["lr"], base["batch_size"]) == (
+            "mnist",
+            "adam",
+            1e-3,
+            128,
+        )
+        assert base["epochs"] == epochs and "train_size" not in base
+        assert full[part]["axes"] == {"init_params.scale": [0.01, 0.1, 1.0, 10.0, 100.0], "seed": "0..4"}
+    quick = {part["name"]: part["axes"]["init_params.scale"] for part in sweeps("quick")}
+    assert {1.0, 100.0} <= set(quick["mnist-cnn"]) and len(quick["mnist-fnn"]) == 5
+
+
+def _final(store: Store, run_id: str) -> float:
+    return [m.value for m in store.metrics(run_id) if (m.split, m.name) == ("test", "accuracy")][-1]
+
+
+def _curve(store: Store, run_id: str) -> list[float]:
+    rows = [m for m in store.metrics(run_id) if (m.split, m.name) == ("test", "accuracy")]
+    return [m.value for m in sorted(rows, key=lambda m: m.epoch)]
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    study = STUDIES["bias-scale"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(STUDIES, "bias-scale", dataclasses.replace(study, sweeps=lambda preset: [TINY]))
+        store = tmp_path_factory.mktemp("bias-scale") / "runs.db"
+        summary = run_study("bias-scale", "full", store, workers=1, threads=1)
+        assert summary.runs == 6
+        result = report_study("bias-scale", "full", store)
+    return store, result
+
+
+def test_scale_100_is_lower_and_more_jagged_than_scale_1(tiny_study: tuple[Path, Any]) -> None:
+    """On digits (Adam 0.01, 15 epochs), biases of scale 100 leave the MLP far behind scale 1, with
+    a curve that keeps dropping."""
+    _, result = tiny_study
+    verdicts = {c.name: c.verdict for c in result.claims}
+    assert verdicts["lower-accuracy/digits/mlp"] == "holds"
+    assert verdicts["more-jagged/digits/mlp"] == "holds"
+    assert verdicts["unstable/digits/mlp"] == "holds"
+    assert verdicts["stuck-at-chance/digits/mlp"] == "fails"  # unlike the seed study's CNN, it learns a bit
+    assert set(verdicts) == {
+        f"{k}/digits/mlp"
+        for k in ("lower-accuracy", "more-jagged", "more-variable", "stuck-at-chance", "unstable")
+    }
+
+
+def test_claim_numbers_are_the_stored_results(tiny_study: tuple[Path, Any]) -> None:
+    path, result = tiny_study
+    claims = {c.name: c for c in result.claims}
+    with Store(path) as store:
+        runs = {
+            scale: [r for r in store.runs() if r.config["init_params"]["scale"] == scale]
+            for scale in (1.0, 100.0)
+        }
+        accs = {s: [_final(store, r.id) for r in rs] for s, rs in runs.items()}
+        jagged = {s: [jaggedness(_curve(store, r.id)) for r in rs] for s, rs in runs.items()}
+    lower, jag = claims["lower-accuracy/digits/mlp"].numbers, claims["more-jagged/digits/mlp"].numbers
+    assert lower["acc(1)"] == pytest.approx(np.mean(accs[1.0]), abs=1e-12)
+    assert lower["acc(100)"] == pytest.approx(np.mean(accs[100.0]), abs=1e-12)
+    assert jag["J(100)"] == pytest.approx(np.mean(jagged[100.0]), abs=1e-12)
+    assert claims["more-variable/digits/mlp"].numbers["var(100)"] == pytest.approx(
+        np.var(accs[100.0], ddof=1)
+    )
+
+
+def test_the_report_holds_the_plots_and_the_stability_table(tiny_study: tuple[Path, Any]) -> None:
+    _, result = tiny_study
+    folder = result.path.parent
+    page = result.path.read_text()
+    titles = ("Claims", "Against the seed study", "Stability against the bias scale", "Single runs at bias")
+    at = [page.index(f"<h2>{title}") for title in titles]
+    assert at == sorted(at)  # the comparison with the seed study comes right after the claims
+    for figure in ("accuracy_vs_bias_scale", "jaggedness_vs_bias_scale", "single_runs_digits_mlp"):
+        assert (folder / f"{figure}.png").stat().st_size > 10_000
+    lines = (folder / "stability.csv").read_text().splitlines()
+    assert lines[0].startswith("setting,bias_scale,runs,finished,diverged,accuracy") and len(lines) == 3
