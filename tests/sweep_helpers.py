@@ -1,5 +1,6 @@
-"""Callbacks that break chosen runs of a sweep, importable by its worker processes (tests/ is on their
-path): a run that raises mid-training, and a worker process killed mid-run."""
+"""The sweep tests' small run, and callbacks that break chosen runs of a sweep, importable by its worker
+processes (tests/ is on their path): a run that raises mid-training, and a worker process killed
+mid-run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,16 @@ import os
 import signal
 
 from initlab.train import Callback, TrainContext
+
+#: A seconds-long run: 2 epochs of a 3-layer MLP on 600 Gaussian-blob points.
+BLOBS = {
+    "dataset": "synthetic-blobs",
+    "dataset_params": {"n": 600},
+    "model": "mlp",
+    "model_params": {"depth": 3, "width": 32},
+    "epochs": 2,
+    "batch_size": 32,
+}
 
 
 class RaiseAtStep(Callback):

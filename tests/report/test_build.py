@@ -99,3 +99,13 @@ def test_registered_probe_sections_join_reports_whose_runs_have_rows(stores: Sto
     with Store(stores.lr_sweep) as store:  # no probe rows there: no section
         report = build_report(store, group_conditions(load_runs(store)), probe_charts=charts)
     assert "Weight norms" not in [s.title for s in report.sections]
+
+
+def test_a_condition_shown_in_two_groups_counts_once(stores: Stores) -> None:
+    with Store(stores.main) as store:
+        conditions = group_conditions(load_runs(store))
+        shared = group_conditions(load_runs(store, init="zeros"))  # a baseline shown in both groups
+        groups = {"a": conditions[:2] + shared, "b": conditions[2:] + shared}
+        report = build_report(store, [c for group in groups.values() for c in group], groups=groups)
+    assert report.metadata["runs"] == "13 (11 finished, 1 diverged, 1 failed) in 4 conditions"
+    assert [s.title for s in report.sections][:2] == ["Test accuracy per epoch: a", "Final test accuracy: a"]

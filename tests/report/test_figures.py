@@ -115,3 +115,44 @@ def test_metric_vs_param_draws_one_line_per_series_in_parameter_order() -> None:
     assert (list(cnn.get_xdata()), list(cnn.get_ydata())) == ([0.1], [2e-4])
     assert [t.get_text() for t in top.get_legend().get_texts()] == ["model=fnn", "model=cnn", "diverged runs"]
     assert [a.get_text() for a in top.texts] == ["1/3 diverged"]
+
+
+def test_accuracy_intervals_are_drawn_within_0_and_1_and_kept_in_the_tables() -> None:
+    """Two seeds give a t interval of ±12.7 standard errors: the figures clip it to [0, 1]."""
+    curves = Table.from_rows(
+        [
+            {
+                "condition": "a",
+                "metric": "test_accuracy",
+                "epoch": e,
+                "n": 2,
+                "mean": m,
+                "ci_low": m - 0.9,
+                "ci_high": m + 0.9,
+            }
+            for e, m in enumerate([0.1, 0.5, 0.95])
+        ]
+    )
+    (ax,) = plot_curves(curves).axes
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == 0.0 and ys.max() == 1.0
+
+    final = Table.from_rows(
+        [
+            {
+                "condition": "a",
+                "metric": "test_accuracy",
+                "runs": 2,
+                "n": 2,
+                "mean": 0.95,
+                "ci_half_width": 0.4,
+                "level": 0.95,
+            }
+        ]
+    )
+    (ax,) = plot_final(final).axes
+    (bar,) = [c for c in ax.collections if c.get_segments()]
+    (start, end), *_ = bar.get_segments()
+    assert (start[0], end[0]) == pytest.approx((0.55, 1.0))
+    assert final.rows[0]["ci_half_width"] == 0.4  # the table keeps the interval as computed

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from initlab.report import Condition
 from initlab.store import Store
 from initlab.studies import STUDIES, report_study, run_study
-from initlab.studies.bias_scale import drops, jaggedness, sweeps
+from initlab.studies.bias_scale import ScaleResult, drops, jaggedness, outcome_claim, sweeps
 from initlab.studies.verdicts import any_of, variance_ratio_ci
 
 TINY = {
@@ -70,6 +71,30 @@ def test_presets_sweep_the_seed_study_settings() -> None:
         assert full[part]["axes"] == {"init_params.scale": [0.01, 0.1, 1.0, 10.0, 100.0], "seed": "0..4"}
     quick = {part["name"]: part["axes"]["init_params.scale"] for part in sweeps("quick")}
     assert {1.0, 100.0} <= set(quick["mnist-cnn"]) and len(quick["mnist-fnn"]) == 5
+
+
+def _at_scale_100(model: str, accuracies: list[float]) -> ScaleResult:
+    config = {"dataset": "mnist", "model": model}
+    return ScaleResult(Condition("k", model, config, {}, ()), accuracies, [], [])
+
+
+@pytest.mark.parametrize(
+    ("model", "accuracies", "claim", "verdict"),
+    [
+        ("mnist-cnn", [0.1032, 0.1028], "stuck-at-chance", "holds"),  # the seed study's CNN: .10
+        ("mnist-cnn", [0.1032, 0.6], "stuck-at-chance", "fails"),
+        ("mnist-fnn", [0.859, 0.8163, 0.8644], "still-trains", "holds"),  # the seed study's FNN: .86
+        ("mnist-fnn", [0.859, 0.2], "still-trains", "fails"),
+        ("mnist-fnn", [], "still-trains", "inconclusive"),
+        ("mlp", [0.5], "stuck-at-chance", "fails"),  # a model the seed study did not train
+    ],
+)
+def test_where_scale_100_ends_is_checked_against_the_seed_studys_outcome(
+    model: str, accuracies: list[float], claim: str, verdict: str
+) -> None:
+    result = outcome_claim("mnist " + model, "mnist/" + model, _at_scale_100(model, accuracies))
+    assert (result.name, result.verdict) == (f"{claim}/mnist/{model}", verdict)
+    assert result.numbers["majority"] == pytest.approx(0.1135)
 
 
 def _final(store: Store, run_id: str) -> float:

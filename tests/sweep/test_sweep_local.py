@@ -20,16 +20,7 @@ from initlab.sweep import expand, load_sweep, run_sweep
 from initlab.sweep.driver import run_labels, sweep_lock
 from initlab.sweep.local import available_cores, threads_per_worker
 from initlab.train import train
-from sweep_helpers import KillAtStep, RaiseAtStep
-
-BLOBS = {
-    "dataset": "synthetic-blobs",
-    "dataset_params": {"n": 600},
-    "model": "mlp",
-    "model_params": {"depth": 3, "width": 32},
-    "epochs": 2,
-    "batch_size": 32,
-}
+from sweep_helpers import BLOBS, KillAtStep, RaiseAtStep
 
 
 def blobs(**overrides: object) -> RunConfig:

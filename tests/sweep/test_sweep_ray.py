@@ -16,20 +16,11 @@ from initlab.records import MemorySink
 from initlab.store import Store
 from initlab.sweep import run_sweep
 from initlab.train import train
-from sweep_helpers import KillAtStep
+from sweep_helpers import BLOBS, KillAtStep
 
 ray = pytest.importorskip("ray", reason="Ray is not installed; `pip install 'initlab[ray]'` runs these tests")
 
 pytestmark = pytest.mark.slow
-
-BLOBS = {
-    "dataset": "synthetic-blobs",
-    "dataset_params": {"n": 600},
-    "model": "mlp",
-    "model_params": {"depth": 3, "width": 32},
-    "epochs": 2,
-    "batch_size": 32,
-}
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,8 @@ def metric_sections(
                 FigureBlock.of(
                     f"curves_{tag}",
                     plot_curves(curves, final=final, colors=colors),
-                    f"{name} per epoch: mean over finished runs, shaded {ci} (Student t)",
+                    f"{name} per epoch: mean over finished runs, shaded {ci} (Student t; drawn within the "
+                    "metric's range, the CSV holds the interval as computed)",
                 ),
                 TableBlock(f"curves_{tag}", curves, f"{name} per epoch and condition", collapsed=True),
             ],
@@ -148,8 +149,9 @@ def qualified(
 
 
 def run_metadata(store: Store, conditions: Sequence[Condition], metric: str, level: float) -> dict[str, str]:
-    """Where the numbers come from: store, runs by status, versions, devices, dates."""
-    records = [r.record for c in conditions for r in c.runs]
+    """Where the numbers come from: store, runs by status, versions, devices, dates (a run shown in
+    several groups, e.g. a baseline beside each model, counts once)."""
+    records = list({r.id: r.record for c in conditions for r in c.runs}.values())
     statuses = Counter(r.status for r in records)
     started = [r.started_at for r in records]
 
@@ -163,7 +165,7 @@ def run_metadata(store: Store, conditions: Sequence[Condition], metric: str, lev
         + ", ".join(
             f"{statuses[s]} {s}" for s in ("finished", "diverged", "failed", "running") if statuses[s]
         )
-        + f") in {len(conditions)} conditions",
+        + f") in {len({frozenset(r.id for r in c.runs) for c in conditions})} conditions",
         "runs started": f"{when(min(started))} to {when(max(started))}",
         "initlab version of the runs": ", ".join(sorted({r.initlab_version for r in records})),
         "torch version of the runs": ", ".join(sorted({r.torch_version for r in records})),

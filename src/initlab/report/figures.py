@@ -76,6 +76,19 @@ def metric_label(metric: str) -> str:
     return metric.replace("_", " ")
 
 
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values ``metric`` can take: [0, 1] for an accuracy, else unbounded. Figures clip confidence
+    bands to it (a t interval over 2 seeds can reach past 1); the tables keep the interval as computed."""
+    return (0.0, 1.0) if metric.endswith("accuracy") else (-math.inf, math.inf)
+
+
+def _error_bars(mean: np.ndarray, half: np.ndarray, metric: str) -> np.ndarray:
+    """Error-bar lengths ``[[below], [above]]`` of mean ± half, clipped to ``metric_range(metric)``."""
+    low, high = metric_range(metric)
+    half = np.nan_to_num(half)
+    return np.stack([mean - np.maximum(mean - half, low), np.minimum(mean + half, high) - mean])
+
+
 def _counts_note(row: Mapping[str, Any] | None) -> str:
     """``n=3; 1 diverged`` from a final-table row."""
     if row is None:
@@ -99,6 +112,7 @@ def plot_curves(
     condition's run counts to the legend, so diverged runs show as diverged rather than vanish.
     """
     x = "epoch" if "epoch" in curves.columns else "step"
+    metric = curves.rows[0]["metric"] if len(curves) else ""
     groups = curves.groups("condition")
     labels = list(final.column("condition")) if final is not None else list(groups)
     colors = colors or palette(labels)
@@ -113,10 +127,9 @@ def plot_curves(
             ax.plot([], [], color=colors[label], label=f"{legend}: no finished run", linestyle=":")
             continue
         xs, mean = group.column(x), np.array(group.column("mean"), dtype=float)
-        lo, hi = np.array(group.column("ci_low"), dtype=float), np.array(group.column("ci_high"), dtype=float)
+        lo, hi = (np.clip(group.column(k), *metric_range(metric)) for k in ("ci_low", "ci_high"))
         ax.plot(xs, mean, marker="o", markersize=3, color=colors[label], label=legend)
         ax.fill_between(xs, lo, hi, color=colors[label], alpha=0.2, linewidth=0)
-    metric = curves.rows[0]["metric"] if len(curves) else ""
     level = final.rows[0]["level"] if final is not None and len(final) else 0.95
     ax.set_xlabel(x)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -152,8 +165,9 @@ def plot_final(
         if row["n"] == 0:
             ax.plot(0.5, y, "x", color=DIVERGED_COLOR, transform=note_at, markersize=9)
         else:
-            xerr = None if math.isnan(row["ci_half_width"]) else row["ci_half_width"]
-            ax.errorbar(row["mean"], y, xerr=xerr, fmt="D", color=color, capsize=4, markersize=6, zorder=3)
+            mean, half = np.array([row["mean"]]), np.array([row["ci_half_width"]])
+            xerr = None if np.isnan(half).all() else _error_bars(mean, half, row["metric"])
+            ax.errorbar(mean, [y], xerr=xerr, fmt="D", color=color, capsize=4, markersize=6, zorder=3)
         left_out = any(row.get(k) for k in ("diverged", "failed", "unfinished"))
         ax.text(
             1.01,
@@ -211,7 +225,15 @@ def plot_metric_vs_param(
         mean = np.array([r["mean"] for r in rows], dtype=float)
         half = np.array([r["ci_half_width"] for r in rows], dtype=float)
         handles.append(
-            top.errorbar(xs, mean, yerr=np.nan_to_num(half), marker="o", capsize=4, color=color, label=name)
+            top.errorbar(
+                xs,
+                mean,
+                yerr=_error_bars(mean, half, rows[0]["metric"]),
+                marker="o",
+                capsize=4,
+                color=color,
+                label=name,
+            )
         )
         bottom.plot(xs, [r[spread] for r in rows], marker="s", color=color, label=name)
         if runs is not None:

@@ -8,7 +8,7 @@ Verdicts are computed from the stored results, never written by hand.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -66,17 +66,26 @@ class Study:
     analyze: Callable[[StudyRuns], Analysis]
     metric: str = "test_accuracy"
 
-    def specs(self, preset: Preset) -> list[SweepSpec]:
-        """The preset's sweeps, validated, named ``<study>-<preset>/<part>``."""
+    def specs(self, preset: Preset, parts: Sequence[str] | None = None) -> list[SweepSpec]:
+        """The preset's sweeps, validated, named ``<study>-<preset>/<part>``; only ``parts`` if given."""
         if preset not in PRESETS:
             raise one_of("preset", preset, PRESETS)
-        return [
+        specs = [
             make_spec({**part, "name": f"{self.sweep_name(preset)}/{part.get('name', i)}"})
             for i, part in enumerate(self.sweeps(preset))
         ]
+        if parts is None:
+            return specs
+        by_part = {spec.name.rsplit("/", 1)[1]: spec for spec in specs}
+        for part in parts:
+            if part not in by_part:
+                raise one_of(f"part of {self.name} ({preset})", part, by_part)
+        return [by_part[part] for part in dict.fromkeys(parts)]
 
-    def sweep_name(self, preset: Preset) -> str:
-        return f"{self.name}-{preset}"
+    def sweep_name(self, preset: Preset, parts: Sequence[str] | None = None) -> str:
+        """``<study>-<preset>``, or ``<study>-<preset>/<part>+<part>`` for a run of some parts."""
+        name = f"{self.name}-{preset}"
+        return name if parts is None else f"{name}/{'+'.join(dict.fromkeys(parts))}"
 
 
 STUDIES: dict[str, Study] = {}
@@ -101,19 +110,21 @@ def run_study(
     preset: Preset,
     store: Store | str | Path,
     *,
+    parts: Sequence[str] | None = None,
     workers: int | None = None,
     console: Console | None = None,
     **sweep_options: Any,
 ) -> SweepSummary:
-    """Run (or resume) every run of study ``name`` at ``preset``; ``sweep_options`` go to ``run_sweep``
-    (``executor``, ``engine``, ``threads``, ``ray_address``, ``download``, ...)."""
+    """Run (or resume) every run of study ``name`` at ``preset``, or of its sweeps named in ``parts``
+    (e.g. ``["mnist-fnn"]``); ``sweep_options`` go to ``run_sweep`` (``executor``, ``engine``,
+    ``threads``, ``ray_address``, ``download``, ...)."""
     study = get_study(name)
-    specs = study.specs(preset)
+    specs = study.specs(preset, parts)
     configs = [config for spec in specs for config in expand(spec)]
     return run_sweep(
         configs,
         store,
-        name=study.sweep_name(preset),
+        name=study.sweep_name(preset, parts),
         spec={"study": name, "preset": preset, "sweeps": [s.model_dump() for s in specs]},
         workers=workers,
         console=console,

@@ -38,6 +38,11 @@ PresetOption = typer.Option("quick", help="quick (CPU, minutes: subsets, fewer e
 OutOption = typer.Option(
     None, "--out", help="Report folder (default: studies/<name>-<preset>/ beside the store)."
 )
+PartOption = typer.Option(
+    None,
+    "--part",
+    help="Run only this sweep of the study (repeatable; e.g. mnist-fnn); the report uses every stored run.",
+)
 VERDICT_STYLE = {"holds": "green", "fails": "red", "inconclusive": "yellow"}
 
 
@@ -68,12 +73,13 @@ def show_report(result: StudyReport) -> None:
 
 @study_app.command("list")
 def list_studies() -> None:
-    """The studies, with their question and the number of runs of each preset."""
+    """The studies, with their question, the number of runs of each preset and their parts (--part)."""
     for study in STUDIES.values():
         runs = ", ".join(f"{p} {sum(len(expand(s)) for s in study.specs(p))} runs" for p in PRESETS)
+        parts = ", ".join(spec.name.rsplit("/", 1)[1] for spec in study.specs("quick"))
         line = Text(f"{study.name:<16}", style="bold")
         line.append(f"{study.question}  ")
-        line.append(f"({runs})", style="dim")
+        line.append(f"({runs}; parts {parts})", style="dim")
         console.print(line)
 
 
@@ -81,6 +87,7 @@ def list_studies() -> None:
 def run(
     name: str = NameArgument,
     preset: str = PresetOption,
+    part: list[str] = PartOption,
     workers: int = WorkersOption,
     threads: int = ThreadsOption,
     executor: str = ExecutorOption,
@@ -101,6 +108,7 @@ def run(
             study.name,
             chosen,
             store,
+            parts=part or None,
             workers=workers,
             threads=threads,
             executor=executor,
@@ -113,7 +121,7 @@ def run(
         )
     except SweepInterrupted as stop:
         return report_interrupted(stop)
-    status = report_summary(summary, study.sweep_name(chosen), store)
+    status = report_summary(summary, study.sweep_name(chosen, part or None), store)
     show_report(report_study(study.name, chosen, store, out))
     return status
 

@@ -1,0 +1,97 @@
+"""``initlab study list|run|report``: the listing, a run of chosen parts, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from initlab.cli.app import main
+from initlab.report import Claim
+from initlab.store import Store
+from initlab.studies import STUDIES, Analysis, Preset, Study, StudyRuns
+from initlab.studies.verdicts import above, mean_interval
+from initlab.sweep import expand
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def blobs_sweeps(preset: Preset) -> list[dict[str, Any]]:
+    base = {"dataset": "synthetic-blobs", "model": "mlp", "epochs": 1 if preset == "quick" else 3}
+    return [
+        {"name": "default", "base": base, "axes": {"scheme": [{"init": "pytorch-default"}], "seed": "0..1"}},
+        {"name": "zeros", "base": base, "axes": {"scheme": [{"init": "zeros"}], "seed": "0..1"}},
+    ]
+
+
+def blobs_analysis(data: StudyRuns) -> Analysis:
+    accs = [r.record.summary["test_accuracy"] for r in data.select(init="pytorch-default")]
+    mean, low, high = mean_interval(accs)
+    claim = Claim("trains", "the default init trains above chance", above(low, high, 0.5), {"mean": mean})
+    return Analysis([claim])
+
+
+@pytest.fixture
+def blobs_study(monkeypatch: pytest.MonkeyPatch) -> Study:
+    study = Study("blobs", "Blobs", "Does the default train on blobs?", blobs_sweeps, blobs_analysis)
+    monkeypatch.setitem(STUDIES, study.name, study)
+    return study
+
+
+def test_list_names_every_study_with_its_run_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "study", "list")
+    assert status == 0
+    for study in STUDIES.values():
+        quick = sum(len(expand(s)) for s in study.specs("quick"))
+        assert study.name in out and f"quick {quick} runs" in out
+    assert "parts mnist-fnn, mnist-cnn, fashion-fnn" in out
+
+
+def test_a_run_of_one_part_trains_only_that_part_and_reports_from_the_store(
+    blobs_study: Study, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "r.db"
+    args = ("study", "run", "blobs", "--part", "default", "--workers", "1", "--store", str(db))
+    status, out, err = run_cli(capsys, *args)
+    assert status == 0, out + err
+    with Store(db) as store:
+        runs = store.runs()
+        assert {r.init for r in runs} == {"pytorch-default"} and len(runs) == 2
+        assert len(store.runs(sweep="blobs-quick/default")) == 2
+    assert "trains" in out and "holds" in out and "1 holds, 0 fails, 0 inconclusive" in out
+    report = tmp_path / "studies" / "blobs-quick" / "report.html"
+    assert f"report: {report}" in out.replace("\n", "") and report.is_file()
+
+    status, out, _ = run_cli(capsys, *args)  # resumes: nothing left to train
+    assert status == 0 and "(2 already done)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--preset", "huge"), "preset='huge' is not allowed; allowed: quick, full"),
+        (("--part", "cifar"), "part of blobs (quick)='cifar' is not allowed; allowed: default, zeros"),
+    ],
+)
+def test_bad_preset_or_part_is_one_line_naming_the_allowed_values(
+    blobs_study: Study,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    status, _, err = run_cli(capsys, "study", "run", "blobs", *args, "--store", str(tmp_path / "r.db"))
+    assert status == 2 and f"error: {message}" in err and "Traceback" not in err
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_unknown_study_and_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run_cli(capsys, "study", "run", "nope")
+    assert status == 2 and "nope" in err and "zero-symmetry" in err
+    status, _, err = run_cli(capsys, "study", "report", "zero-symmetry", "--store", str(tmp_path / "x.db"))
+    assert status == 2 and "does not exist; run the study first" in err
