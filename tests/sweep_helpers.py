@@ -1,6 +1,6 @@
-"""The sweep tests' small run, and callbacks that break chosen runs of a sweep, importable by its worker
-processes (tests/ is on their path): a run that raises mid-training, and a worker process killed
-mid-run."""
+"""The small run the sweep and batched-engine tests share, and callbacks that break chosen runs of a
+sweep, importable by its worker processes (tests/ is on their path): a run that raises mid-training,
+and a worker process killed mid-run."""
 
 from __future__ import annotations
 

@@ -15,22 +15,13 @@ from initlab.records import MemorySink, MetricRow
 from initlab.train import train
 from initlab.train.batched import check_batchable, train_batched
 from initlab.train.optim import make_optimizer
+from sweep_helpers import BLOBS
 
 SEEDS = (0, 1, 2)
 
 
 def blobs(seed: int, **overrides: object) -> RunConfig:
-    base = {
-        "dataset": "synthetic-blobs",
-        "dataset_params": {"n": 600},
-        "model": "mlp",
-        "model_params": {"depth": 3, "width": 32},
-        "epochs": 2,
-        "batch_size": 32,
-        "log_every": 5,
-        "seed": seed,
-    }
-    return RunConfig(**(base | overrides))
+    return RunConfig(**(BLOBS | {"log_every": 5, "seed": seed} | overrides))
 
 
 def numbers(rows: list[MetricRow]) -> list[MetricRow]:
