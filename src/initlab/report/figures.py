@@ -41,7 +41,7 @@ DIVERGED_COLOR = "#c0392b"
 P = ParamSpec("P")
 
 
-def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
+def styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
     """Draw inside the report's matplotlib style, without touching the caller's rcParams."""
 
     @functools.wraps(draw)
@@ -52,7 +52,8 @@ def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
     return wrapper
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """An empty figure of ``width`` × ``height`` inches with constrained layout, drawn by Agg."""
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -98,7 +99,7 @@ def _counts_note(row: Mapping[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
-@_styled
+@styled
 def plot_curves(
     curves: Table,
     *,
@@ -117,7 +118,7 @@ def plot_curves(
     labels = list(final.column("condition")) if final is not None else list(groups)
     colors = colors or palette(labels)
     finals = {row["condition"]: row for row in final} if final is not None else {}
-    fig = _figure(8, 4.2 + 0.22 * len(labels))
+    fig = new_figure(8, 4.2 + 0.22 * len(labels))
     ax = fig.add_subplot()
     for label in labels:
         note = _counts_note(finals.get(label))
@@ -139,7 +140,7 @@ def plot_curves(
     return fig
 
 
-@_styled
+@styled
 def plot_final(
     final: Table,
     *,
@@ -154,7 +155,7 @@ def plot_final(
     """
     labels = final.column("condition")
     colors = colors or palette(labels)
-    fig = _figure(8, 1.4 + 0.45 * len(labels))
+    fig = new_figure(8, 1.4 + 0.45 * len(labels))
     ax = fig.add_subplot()
     note_at = blended_transform_factory(ax.transAxes, ax.transData)
     for i, row in enumerate(final):
@@ -188,7 +189,7 @@ def plot_final(
     return fig
 
 
-@_styled
+@styled
 def plot_metric_vs_param(
     final: Table,
     *,
@@ -212,7 +213,7 @@ def plot_metric_vs_param(
         raise ConfigError(f"{param} has values <= 0 ({xs_all.tolist()}); use logx=False")
     groups = final.groups(series) if series else {None: final}
     colors = colors or palette([str(k) for k in groups])
-    fig = _figure(8, 6.2)
+    fig = new_figure(8, 6.2)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     at_bottom = blended_transform_factory(top.transData, top.transAxes)
     handles: list[Any] = []
@@ -284,14 +285,14 @@ def _facets(
     groups = table.groups(facet) if facet and facet in table.columns else {None: table}
     cols = min(len(groups), 2)
     rows = math.ceil(len(groups) / cols)
-    fig = _figure(width * cols, height * rows)
+    fig = new_figure(width * cols, height * rows)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
     for ax in axes[len(groups) :]:
         ax.set_visible(False)
     return fig, [(k, g, ax) for (k, g), ax in zip(groups.items(), axes, strict=False)]
 
 
-@_styled
+@styled
 def plot_heatmap(
     table: Table,
     *,
@@ -343,7 +344,7 @@ def plot_heatmap(
     return fig
 
 
-@_styled
+@styled
 def plot_lines_by_layer(
     table: Table,
     *,

@@ -49,7 +49,7 @@ from initlab.probes.plots import (
 from initlab.probes.table import layers, pivot, steps
 from initlab.records import ProbeRow
 from initlab.report.build import PROBE_SECTIONS
-from initlab.report.figures import _figure, _styled, palette
+from initlab.report.figures import new_figure, palette, styled
 from initlab.report.html import FigureBlock, Section, TableBlock, Text
 from initlab.report.tables import Table
 
@@ -222,7 +222,7 @@ def _heatmap_figure(count: int, panels: int = 1, widest: int = 1) -> tuple[Figur
     per_row = 1 if panels == 1 else 2 if widest > 12 else 3
     grid_rows = math.ceil(panels / per_row)
     row_height = 0.2 if count <= 30 else 0.15
-    fig = _figure(11, grid_rows * (1.6 + row_height * count))
+    fig = new_figure(11, grid_rows * (1.6 + row_height * count))
     axes = list(fig.subplots(grid_rows, per_row, squeeze=False).ravel())
     for ax in axes[panels:]:
         ax.set_visible(False)
@@ -309,7 +309,7 @@ def first_events(rows: Sequence[ProbeRow]) -> dict[str, dict[str, int]]:
     return out
 
 
-@_styled
+@styled
 def update_order_overview(runs: ProbeRuns) -> Figure:
     cells: dict[str, list[float]] = {}
     marks: dict[str, list[bool]] = {}
@@ -335,7 +335,7 @@ def update_order_overview(runs: ProbeRuns) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def update_order_details(runs: ProbeRuns, shown: Sequence[str]) -> Figure:
     columns = 2 if len(shown) > 1 else 1
     pairs = [shown[i : i + columns] for i in range(0, len(shown), columns)]
@@ -343,7 +343,7 @@ def update_order_details(runs: ProbeRuns, shown: Sequence[str]) -> Figure:
         min(8.0, max(2.2, 0.8 + 0.15 * max(len(layers(runs.representative(c)[1])) for c in pair)))
         for pair in pairs
     ]
-    fig = _figure(10, sum(heights))
+    fig = new_figure(10, sum(heights))
     axes = fig.subplots(len(pairs), columns, squeeze=False, height_ratios=heights).ravel()
     for ax in axes[len(shown) :]:
         ax.set_visible(False)
@@ -413,7 +413,7 @@ def update_order_section(rows: Table) -> Section:
 # -- gradient distributions -------------------------------------------------------------------------
 
 
-@_styled
+@styled
 def gradient_overview(runs: ProbeRuns) -> Figure:
     cells: dict[str, list[float]] = {}
     for condition in runs.labels:
@@ -437,7 +437,7 @@ def gradient_overview(runs: ProbeRuns) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def gradient_details(runs: ProbeRuns, shown: Sequence[str]) -> Figure:
     reps = {c: runs.representative(c) for c in shown}
     fig, axes = _per_condition_panels([_seeded(c, reps[c][0]) for c in shown], MAX_LAYER_PANELS, 12, 2.6)
@@ -538,7 +538,7 @@ def _at(rows: Sequence[ProbeRow], step: int) -> dict[str, dict[str, float]]:
     return table
 
 
-@_styled
+@styled
 def rank_overview(runs: ProbeRuns) -> Figure:
     cells = {}
     for condition in runs.labels:
@@ -559,7 +559,7 @@ def rank_overview(runs: ProbeRuns) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def rank_growth(runs: ProbeRuns, shown: Sequence[str]) -> Figure:
     reps = {c: runs.representative(c) for c in shown}
     fig, axes = _per_condition_panels([_seeded(c, reps[c][0]) for c in shown], 2, 11, 2.8, right=1.0)
@@ -685,7 +685,7 @@ def _quantity(pivots: Pivots, name: str) -> dict[str, dict[int, float]]:
     return pivots.get(name, {})
 
 
-@_styled
+@styled
 def signal_overview(signal: SignalRuns, quantities: Sequence[tuple[str, str, bool]]) -> Figure:
     shown = [q for q in quantities if q[0] != "mean"]
     widest = max((len(layers) for layers in signal.activations.values()), default=1)
@@ -713,13 +713,13 @@ def signal_overview(signal: SignalRuns, quantities: Sequence[tuple[str, str, boo
     return fig
 
 
-@_styled
+@styled
 def signal_profiles(
     signal: SignalRuns, shown: Sequence[str], quantities: Sequence[tuple[str, str, bool]]
 ) -> Figure:
     columns = 2
     count = math.ceil(len(quantities) / columns)
-    fig = _figure(11, 0.8 + 3.0 * count)
+    fig = new_figure(11, 0.8 + 3.0 * count)
     axes = fig.subplots(count, columns, squeeze=False).ravel()
     for ax in axes[len(quantities) :]:
         ax.set_visible(False)
@@ -747,7 +747,7 @@ def signal_profiles(
     return fig
 
 
-@_styled
+@styled
 def signal_distributions(runs: ProbeRuns, shown: Sequence[str]) -> Figure:
     reps = {c: runs.representative(c) for c in shown}
     fig, axes = _per_condition_panels([_seeded(c, reps[c][0]) for c in shown], 2, 11, 2.8)

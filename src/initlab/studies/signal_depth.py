@@ -42,7 +42,7 @@ from initlab.report import (
     group_conditions,
     palette,
 )
-from initlab.report.figures import _figure, _styled
+from initlab.report.figures import new_figure, styled
 from initlab.store import Store
 from initlab.studies.base import Analysis, Preset, Study, StudyRuns, register_study
 from initlab.studies.verdicts import all_of
@@ -351,9 +351,9 @@ def signal_table(table: dict[tuple[str, str, int], Cell]) -> Table:
     )
 
 
-@_styled
+@styled
 def depth_figure(table: dict[tuple[str, str, int], Cell], majority: float) -> Figure:
-    fig = _figure(11, 8.5)
+    fig = new_figure(11, 8.5)
     axes = fig.subplots(3, 2, squeeze=False)
     colors = palette(list(INITS))
     for column, activation in enumerate(ACTIVATIONS):
@@ -402,10 +402,10 @@ PROFILE = (
 )
 
 
-@_styled
+@styled
 def profile_figure(store: Store, signals: Sequence[RunSignal], depth: int) -> Figure:
     """The makemore view at one depth: per-layer activation and gradient statistics at init, per init."""
-    fig = _figure(11, 9.5)
+    fig = new_figure(11, 9.5)
     axes = fig.subplots(len(PROFILE), 2, squeeze=False)
     colors = palette(list(INITS))
     for column, activation in enumerate(ACTIVATIONS):
@@ -430,7 +430,7 @@ def _at_init(store: Store, run_id: str) -> dict[tuple[str, str], float]:
     return {(r.layer, r.name): r.value for _, r in store.probe_rows(run_id, "signal") if r.step == 0}
 
 
-@_styled
+@styled
 def distribution_figure(store: Store, signals: Sequence[RunSignal], depth: int) -> Figure:
     """Per init and activation, the activation and gradient quantiles per layer at init."""
     rows = [(a, i) for a in ACTIVATIONS for i in INITS]
@@ -439,7 +439,7 @@ def distribution_figure(store: Store, signals: Sequence[RunSignal], depth: int) 
         runs = _profile_runs(signals, activation, depth).get(init)
         if runs:
             reps[activation, init] = min(runs, key=lambda r: r.run.record.seed)
-    fig = _figure(11, 2.3 * len(reps))
+    fig = new_figure(11, 2.3 * len(reps))
     bands = np.atleast_1d(fig.subfigures(len(reps), 1))
     for band, ((activation, init), rep) in zip(bands, reps.items(), strict=True):
         band.suptitle(f"{activation}, {init} (seed {rep.run.record.seed})", fontsize=9, x=0.01, ha="left")

@@ -49,7 +49,7 @@ from initlab.report import (
     group_conditions,
     palette,
 )
-from initlab.report.figures import _figure, _styled
+from initlab.report.figures import new_figure, styled
 from initlab.store import Store
 from initlab.studies.base import Analysis, Preset, Study, StudyRuns, register_study
 from initlab.train.loop import build_initialized_model
@@ -524,9 +524,9 @@ def _grid_axes(fig: Figure, settings: Sequence[tuple[str, str]]) -> dict[tuple[s
     return dict(zip(settings, axes, strict=True))
 
 
-@_styled
+@styled
 def order_figure(facts: Sequence[RunFacts]) -> Figure:
-    fig = _figure(10, 7.5)
+    fig = new_figure(10, 7.5)
     axes = _grid_axes(fig, SETTINGS)
     reps = lowest_seed(facts)
     depths = sorted({f.depth for f in facts})
@@ -580,9 +580,9 @@ def order_table(facts: Sequence[RunFacts]) -> Table:
     return Table.from_rows(rows)
 
 
-@_styled
+@styled
 def underflow_figure(facts: Sequence[RunFacts]) -> Figure:
-    fig = _figure(10, 3.8)
+    fig = new_figure(10, 3.8)
     axes = dict(zip(ACTIVATIONS, fig.subplots(1, 2, squeeze=False)[0], strict=True))
     deepest = max(f.depth for f in facts)
     colors = {"sgd": "C3", "adam": "C0"}
@@ -613,9 +613,9 @@ FLOAT32_TINY = 2.0**-149
 FLOAT32_NORMAL = 2.0**-126
 
 
-@_styled
+@styled
 def dead_figure(table: Table) -> Figure:
-    fig = _figure(5.5, 4.2)
+    fig = new_figure(5.5, 4.2)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], "--", color="0.6", label="equal")
     ax.plot(table.column("negative biases"), table.column("dead at init"), "o", alpha=0.6, label="at init")
@@ -658,9 +658,9 @@ def rank_rows(facts: Sequence[RunFacts]) -> Table:
     return Table.from_rows(rows)
 
 
-@_styled
+@styled
 def rank_figure(facts: Sequence[RunFacts]) -> Figure:
-    fig = _figure(10, 6.5)
+    fig = new_figure(10, 6.5)
     axes = _grid_axes(fig, SETTINGS)
     reps = lowest_seed(facts)
     for (optimizer, activation), ax in axes.items():
