@@ -31,12 +31,12 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from initlab.callbacks import STEP_EVENTS, dispatch
 from initlab.config import RunConfig
 from initlab.models import build_model
 from initlab.probes import GradDistProbe, SymmetryProbe, UpdateOrderProbe, build_probe
 from initlab.probes.symmetry import rank_and_effective_rank
 from initlab.train import Callback, TrainContext, load_splits, train
-from initlab.train.callbacks import STEP_EVENTS, dispatch
 
 EVERY_STEP = {"first": 10**9, "every": 1}
 OFF = {"first": 0, "every": 0}

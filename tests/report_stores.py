@@ -20,7 +20,7 @@ import torch
 from initlab.config import RunConfig, make_config
 from initlab.records import ProbeRow
 from initlab.store import Store
-from initlab.train import Callback, TrainContext, load_splits, train
+from initlab.train import Callback, TrainContext, load_splits, resolve_config, train
 
 BASE = RunConfig(
     dataset="synthetic-blobs",
@@ -43,8 +43,8 @@ PROBE, PROBE_STEPS = "weight-norm", 5
 
 
 def config(**fields: object) -> RunConfig:
-    """``BASE`` with ``fields`` changed, validated (so scheme params are resolved, as in a real run)."""
-    return make_config({**BASE.model_dump(), **fields})
+    """``BASE`` with ``fields`` changed, validated and resolved (scheme params filled, as in a real run)."""
+    return resolve_config(make_config({**BASE.model_dump(), **fields}))
 
 
 class PoisonWeights(Callback):

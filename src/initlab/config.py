@@ -1,8 +1,10 @@
 """The run config: one validated object saying what to train, how to init it and what to probe.
 
-Plain data in the manner of nanoGPT's config dataclasses, validated by pydantic. Names (dataset,
-model, init) are checked against their registries and their params are resolved — coerced, with
-defaults filled — so that two configs that mean the same run have the same :meth:`RunConfig.key`.
+Plain data in the manner of nanoGPT's config dataclasses, validated by pydantic: the fields alone
+(types, ranges, which combinations make sense). The names in it (dataset, model, init, probes) mean
+something only to their registries, which live above this module; the layer that runs configs
+resolves them (:func:`initlab.train.resolve_config`: each name checked, its params coerced and their
+defaults filled), so that two configs that mean the same run have the same :meth:`RunConfig.key`.
 A config can come from Python, from a TOML file with the same field names, or from the CLI, whose
 flags override the file.
 """
@@ -75,28 +77,18 @@ class RunConfig(BaseModel):
     """Instruments to attach, by name, with their params (see ``initlab.probes.PROBES``)."""
 
     @model_validator(mode="after")
-    def _resolve_names(self) -> RunConfig:
-        from initlab.data import DATASETS
-        from initlab.models import MODELS
-        from initlab.probes import PROBES
-        from initlab.schemes import SCHEMES
-
+    def _check_combinations(self) -> RunConfig:
         if self.optimizer != "sgd" and (self.momentum or self.nesterov):
             raise ValueError(f"momentum and nesterov apply to optimizer='sgd' only, not {self.optimizer!r}")
         if self.nesterov and not self.momentum:
             raise ValueError("nesterov=true needs momentum > 0")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device={self.device!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
-        for field_name, registry in (("dataset", DATASETS), ("model", MODELS), ("init", SCHEMES)):
-            entry = registry.get(getattr(self, field_name))
-            resolved = entry.validate(getattr(self, f"{field_name}_params"))
-            object.__setattr__(self, f"{field_name}_params", resolved)
-        probes = {name: PROBES.get(name).validate(params) for name, params in self.probes.items()}
-        object.__setattr__(self, "probes", probes)
         return self
 
     def key(self) -> str:
-        """A stable hash of the resolved config (placement fields excluded): the run's identity."""
+        """A stable hash of the config (placement fields excluded): the run's identity, once the config
+        is resolved (:func:`initlab.train.resolve_config`), which every path that runs configs does."""
         return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS))
 
     def label(self) -> str:

@@ -51,6 +51,14 @@ def test_inspect_default_init_has_no_permanent_symmetry(capsys: pytest.CaptureFi
     assert "input-output Jacobian at init (8 samples, eval mode): mean σ²" in out
 
 
+def test_inspect_sets_up_a_data_dependent_init_as_a_run_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """LSUV needs a batch of the run's inputs: inspect gets it from the run setup, as ``train`` does."""
+    status, out, err = run_cli(capsys, "inspect", *DIGITS_MLP, "--init", "lsuv", "--steps", "2")
+    assert status == 0, err
+    assert "mlp/lsuv(tol=0.1,max_iter=10,orthogonal=True)/s0 on a digits batch of 128" in out
+    assert "2 training steps (adam, lr 0.001)" in out and "update order" in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

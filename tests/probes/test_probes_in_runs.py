@@ -9,14 +9,14 @@ import pytest
 import torch
 from torch import nn
 
+from initlab.callbacks import STEP_EVENTS, dispatch
 from initlab.config import RunConfig, load_config, make_config
 from initlab.errors import ConfigError
 from initlab.probes import PROBES, build_probe, run_probes
 from initlab.probes.table import layers, names, pivot, series, steps
 from initlab.probes.update_order import EVENTS
 from initlab.store import Store, export_csv
-from initlab.train import train
-from initlab.train.callbacks import STEP_EVENTS, dispatch
+from initlab.train import resolve_config, train
 from probe_helpers import digits_batches
 
 EVERY_STEP = {name: {"first": 1000, "every": 1} for name in PROBES.names()}
@@ -87,18 +87,18 @@ def test_tidy_helpers_read_the_rows() -> None:
 
 
 def test_probe_names_and_params_are_validated_and_resolved() -> None:
-    config = make_config({"probes": {"symmetry": {"every": "5"}, "update-order": {}}})
+    config = resolve_config(make_config({"probes": {"symmetry": {"every": "5"}, "update-order": {}}}))
     assert config.probes["symmetry"] == {"first": 10, "every": 5, "rtol": 1e-6, "atol": 0.0, "rank": True}
     assert config.probes["update-order"]["rel_threshold"] == 1e-6
-    assert config.key() != make_config({}).key()
+    assert config.key() != resolve_config(make_config({})).key()
     with pytest.raises(ConfigError, match=r"unknown probe 'symetry' \(did you mean 'symmetry'\?\); allowed:"):
-        make_config({"probes": {"symetry": {}}})
+        resolve_config(make_config({"probes": {"symetry": {}}}))
     with pytest.raises(ConfigError, match=r"probe 'signal': every=-1 is invalid"):
-        make_config({"probes": {"signal": {"every": -1}}})
+        resolve_config(make_config({"probes": {"signal": {"every": -1}}}))
     with pytest.raises(
         ConfigError, match=r"unknown parameter 'evry' for probe 'jacobian'; allowed: first, every"
     ):
-        make_config({"probes": {"jacobian": {"evry": 1}}})
+        resolve_config(make_config({"probes": {"jacobian": {"evry": 1}}}))
 
 
 def test_probe_params_from_a_file_merge_with_overrides(tmp_path: Path) -> None:

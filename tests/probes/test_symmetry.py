@@ -14,7 +14,7 @@ from initlab.data import load_dataset
 from initlab.probes import PROBES, SymmetryProbe, run_probes
 from initlab.probes.symmetry import Verdict, rank_and_effective_rank
 from initlab.probes.table import pivot
-from initlab.train import train
+from initlab.train import resolve_config, train
 from probe_helpers import Residual, constant_, digits_batches
 
 HIDDEN = ("fc1", "fc2", "fc3")
@@ -276,7 +276,8 @@ def test_ranks_on_their_own_cadence_and_groups_on_every_record() -> None:
     assert sorted({r.step for r in probe.select(name="largest_group")}) == list(range(10))
     assert sorted({r.step for r in probe.select(name="rank")}) == [0, 4, 8]
     assert sorted({r.step for r in probe.select(name="effective_rank", layer="fc1")}) == [0, 4, 8]
-    resolved = [make_config({"probes": {"symmetry": {"rank": v}}}).probes["symmetry"] for v in ("4", 0)]
+    configs = [make_config({"probes": {"symmetry": {"rank": v}}}) for v in ("4", 0)]
+    resolved = [resolve_config(config).probes["symmetry"] for config in configs]
     assert [params["rank"] for params in resolved] == [4, 0]
     assert SymmetryProbe(rank=0).rank_every == SymmetryProbe(rank=False).rank_every == 0
     assert ("rank", "bool | int", "True") in PROBES.get("symmetry").param_table()

@@ -8,6 +8,7 @@ from initlab.config import RunConfig
 from initlab.errors import ConfigError
 from initlab.report.runs import condition_labels, group_conditions, load_runs, parse_metric
 from initlab.store import Store
+from initlab.train import resolve_config
 from report_stores import DIVERGED_SEED, FAILED_SEED, LRS, SEEDS, Stores
 
 MAIN_LABELS = [
@@ -56,7 +57,7 @@ def test_filters_select_runs_and_labels_follow_what_differs(stores: Stores) -> N
 
 
 def test_labels_name_each_differing_field_and_params_of_the_same_scheme() -> None:
-    base = RunConfig(dataset="synthetic-blobs", model="mlp", init="zero-weight-random-bias")
+    base = resolve_config(RunConfig(dataset="synthetic-blobs", model="mlp", init="zero-weight-random-bias"))
     a = base.model_dump(mode="json")
     b = {**a, "model": "logistic", "model_params": {}, "init_params": {**a["init_params"], "scale": 10.0}}
     c = {**a, "lr": 0.01, "init": "pytorch-default", "init_params": {}}

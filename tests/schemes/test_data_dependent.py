@@ -95,4 +95,4 @@ def test_the_training_loop_feeds_lsuv_a_seeded_batch() -> None:
     assert first.status == "finished"
     pairs = zip(first.model.parameters(), second.model.parameters(), strict=True)
     assert all(torch.equal(p, q) for p, q in pairs)  # the same batch, so the same init and run
-    assert config.init_params == {"tol": 0.1, "max_iter": 10, "orthogonal": True}  # no data in the config
+    assert first.config.init_params == {"tol": 0.1, "max_iter": 10, "orthogonal": True}  # no data in it

@@ -13,10 +13,17 @@ from initlab.config import RunConfig
 from initlab.errors import ConfigError
 from initlab.records import MetricRow, ProbeRow, RunEnd, RunStart
 from initlab.store import Store, export_csv
-from initlab.train import train
+from initlab.train import resolve_config, train
 
-CONFIG = RunConfig(
-    dataset="synthetic-blobs", model="mlp", model_params={"width": 16}, epochs=2, batch_size=64, log_every=4
+CONFIG = resolve_config(
+    RunConfig(
+        dataset="synthetic-blobs",
+        model="mlp",
+        model_params={"width": 16},
+        epochs=2,
+        batch_size=64,
+        log_every=4,
+    )
 )
 
 

@@ -10,7 +10,7 @@ from initlab.config import RunConfig
 from initlab.errors import ConfigError
 from initlab.records import MemorySink
 from initlab.sweep.jobs import Job, Message, MessageSink, make_jobs, replay, run_job
-from initlab.train import train
+from initlab.train import resolve_config, train
 from sweep_helpers import RaiseAtStep
 
 BLOBS = {
@@ -33,7 +33,7 @@ def run_through_messages(job: Job) -> tuple[list[Message], MemorySink]:
 
 
 def test_records_travel_as_messages_unchanged() -> None:
-    config = RunConfig(**BLOBS, seed=5)
+    config = resolve_config(RunConfig(**BLOBS, seed=5))
     messages, sink = run_through_messages(Job("loop", (config,), ("r1",)))
     assert [m[0] for m in messages[:2]] == ["start_run", "write_metrics"] and messages[-1][0] == "end_run"
     direct = MemorySink()

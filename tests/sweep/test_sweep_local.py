@@ -19,12 +19,12 @@ from initlab.store import Store
 from initlab.sweep import expand, load_sweep, run_sweep
 from initlab.sweep.driver import run_labels, sweep_lock
 from initlab.sweep.local import available_cores, threads_per_worker
-from initlab.train import train
+from initlab.train import resolve_config, train
 from sweep_helpers import BLOBS, KillAtStep, RaiseAtStep
 
 
 def blobs(**overrides: object) -> RunConfig:
-    return RunConfig(**(BLOBS | overrides))
+    return resolve_config(RunConfig(**(BLOBS | overrides)))
 
 
 def rows_by_key(store: Store) -> dict[str, list]:
@@ -43,7 +43,7 @@ def test_failures_are_recorded_the_sweep_goes_on_and_a_rerun_resumes(
         blobs(seed=0),
         blobs(seed=1),
         blobs(seed=0, optimizer="sgd", lr=1e6),  # diverges
-        RunConfig(dataset="cifar10", model="cifar-fnn", epochs=1),  # fails before train() starts it
+        resolve_config(RunConfig(dataset="cifar10", model="cifar-fnn", epochs=1)),  # fails before train()
         blobs(seed=2),  # raises at step 3 (RaiseAtStep)
         blobs(seed=3),  # its worker is SIGKILLed at step 3 (KillAtStep)
     ]

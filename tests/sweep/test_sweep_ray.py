@@ -15,7 +15,7 @@ from initlab.config import RunConfig
 from initlab.records import MemorySink
 from initlab.store import Store
 from initlab.sweep import run_sweep
-from initlab.train import train
+from initlab.train import resolve_config, train
 from sweep_helpers import BLOBS, KillAtStep
 
 ray = pytest.importorskip("ray", reason="Ray is not installed; `pip install 'initlab[ray]'` runs these tests")
@@ -40,10 +40,12 @@ def ray_address() -> Iterator[str]:
 def test_a_sweep_runs_as_ray_tasks_and_resumes(ray_address: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("INITLAB_DATA", str(tmp_path / "no-data"))
     configs = [
-        RunConfig(**BLOBS, init=init, seed=seed) for init in ("pytorch-default", "zeros") for seed in (0, 1)
+        resolve_config(RunConfig(**BLOBS, init=init, seed=seed))
+        for init in ("pytorch-default", "zeros")
+        for seed in (0, 1)
     ]
     configs.append(
-        RunConfig(dataset="cifar10", model="cifar-fnn", epochs=1)
+        resolve_config(RunConfig(dataset="cifar10", model="cifar-fnn", epochs=1))
     )  # no data: fails before starting
     db = tmp_path / "r.db"
     summary = run_sweep(configs, db, name="on-ray", executor="ray", num_cpus=1)

@@ -9,6 +9,7 @@ import pytest
 from initlab.config import RunConfig
 from initlab.errors import ConfigError
 from initlab.sweep import expand, load_sweep, make_spec, parse_axis, plan
+from initlab.train import resolve_config
 
 BASE = {"dataset": "synthetic-blobs", "model": "mlp", "epochs": 1}
 
@@ -67,7 +68,7 @@ def test_keys_are_the_run_configs_keys_and_stable_across_plans() -> None:
     # "0.1" and 1e-1 resolve to the same config as 0.1: one run each, not three
     assert len(points) == 2 * 2
     assert [p.key for p in points] == [
-        RunConfig(**BASE, seed=s, lr=lr).key() for s in (0, 1) for lr in (0.1, 0.2)
+        resolve_config(RunConfig(**BASE, seed=s, lr=lr)).key() for s in (0, 1) for lr in (0.1, 0.2)
     ]
     assert [p.key for p in plan(spec)] == [p.key for p in points]
     assert [c.key() for c in expand(spec)] == [p.key for p in points]

@@ -12,7 +12,7 @@ from initlab.config import RunConfig
 from initlab.errors import ConfigError
 from initlab.models import build_model
 from initlab.records import MemorySink, MetricRow
-from initlab.train import train
+from initlab.train import RunResult, train
 from initlab.train.batched import check_batchable, train_batched
 from initlab.train.optim import make_optimizer
 from sweep_helpers import BLOBS
@@ -29,7 +29,7 @@ def numbers(rows: list[MetricRow]) -> list[MetricRow]:
     return [r for r in rows if r.name != "seconds"]
 
 
-def assert_same_runs(configs: list[RunConfig]) -> None:
+def assert_same_runs(configs: list[RunConfig]) -> list[RunResult]:
     """Batched and separate runs: same statuses, same metric rows, values equal up to float rounding."""
     batched_sink, separate_sink = MemorySink(), MemorySink()
     batched = train_batched(configs, sink=batched_sink)
@@ -48,6 +48,7 @@ def assert_same_runs(configs: list[RunConfig]) -> None:
     for b, s in zip(batched, separate, strict=True):  # each seed is recorded as its own run
         assert starts[b.id].config_hash == s.config.key() and starts[b.id].seed == s.config.seed
         assert batched_sink.ends[b.id].status == b.status
+    return batched
 
 
 @pytest.mark.parametrize(
@@ -69,6 +70,25 @@ def assert_same_runs(configs: list[RunConfig]) -> None:
 )
 def test_batched_seeds_match_separate_runs(overrides: dict) -> None:
     assert_same_runs([blobs(s, **overrides) for s in SEEDS])
+
+
+def digits(seed: int, **overrides: object) -> RunConfig:
+    """The issue's case: a digits MLP, where standardizing the [0, 1] pixels changes every number."""
+    base = {"dataset": "digits", "model": "mlp", "model_params": {"depth": 3, "width": 32}, "epochs": 1}
+    return RunConfig(**(base | {"batch_size": 64, "log_every": 5, "seed": seed} | overrides))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"normalize": True}, {"init": "lsuv"}, {"init": "lsuv", "normalize": True, "train_size": 200}],
+    ids=["normalize", "lsuv", "lsuv-normalize-subset"],
+)
+def test_normalize_and_data_dependent_init_match_separate_runs(overrides: dict) -> None:
+    """Each seed standardizes with its own train split's statistics and runs LSUV on its own batch."""
+    batched = assert_same_runs([digits(s, **overrides) for s in (0, 1)])
+    plain = train(digits(0, **{k: v for k, v in overrides.items() if k == "train_size"}))
+    # not what the engine computed before it honoured these fields: the plain run is far off
+    assert abs(batched[0].history[0]["test_loss"] - plain.history[0]["test_loss"]) > 1e-3
 
 
 def test_seeds_diverge_on_their_own() -> None:
@@ -122,6 +142,20 @@ def test_batchnorm_and_dropout_are_refused_by_name() -> None:
     with pytest.raises(ConfigError, match=r"layers \(1\)"):
         check_batchable(model, "custom")
     check_batchable(torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.0)), "custom")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"augment": "crop-flip"}, r"does not augment \(the config asks for augment='crop-flip'\)"),
+        ({"probes": {"symmetry": {}}}, r"attaches no probes \(the config asks for symmetry\)"),
+    ],
+)
+def test_what_the_engine_cannot_honour_is_refused_by_field(overrides: dict, message: str) -> None:
+    sink = MemorySink()
+    with pytest.raises(ConfigError, match=message):
+        train_batched([blobs(s, **overrides) for s in SEEDS], sink=sink)
+    assert sink.starts == []
 
 
 def test_configs_must_differ_in_seed_only() -> None:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from initlab.config import RunConfig
+from initlab.models import build_model
 from initlab.records import MemorySink
 from initlab.train import Callback, RunResult, TrainContext, evaluate, load_splits, train
 
@@ -145,3 +146,31 @@ def test_evaluate_uses_eval_mode_and_leaves_the_model_as_it_was() -> None:
     evaluate(model, splits.test, 100)
     assert model.training
     assert torch.equal(model[1].running_mean, before)
+
+
+def test_a_callers_module_gives_the_records_of_the_registered_model() -> None:
+    """``train(config, model=build_model(...))``: the config's init is applied to the given module
+    (whatever its weights were), so the records equal those of ``train(config)``; the recorded config
+    says what the module was, under a key of its own."""
+    config = blobs(seed=5)
+    data = load_splits(config).full
+    module = build_model("mlp", input_shape=data.input_shape, num_classes=data.num_classes, depth=3, width=32)
+    with torch.no_grad():
+        for param in module.parameters():
+            param.fill_(7.0)  # redrawn by the config's init, pytorch-default
+    registered_sink, given_sink = MemorySink(), MemorySink()
+    registered = train(config, sink=registered_sink)
+    given = train(config, model=module, sink=given_sink)
+    assert given.model is module and given.status == registered.status == "finished"
+    assert numbers(given) == numbers(registered)
+    rows = [[r for r in sink.metrics[run.id] if r.name != "seconds"] for sink, run in
+            ((registered_sink, registered), (given_sink, given))]  # fmt: skip
+    assert rows[0] == rows[1]
+    for a, b in zip(registered.model.parameters(), module.parameters(), strict=True):
+        assert torch.equal(a, b)
+    (start,) = given_sink.starts
+    assert start.config["model"] == "torch.nn.modules.container:Sequential"  # initlab's mlp is one
+    assert start.config["model_params"]["parameters"] == sum(p.numel() for p in module.parameters())
+    assert start.config_hash == given.config.key() != registered.config.key()
+    narrower = build_model("mlp", input_shape=data.input_shape, num_classes=data.num_classes, width=16)
+    assert train(config.model_copy(update={"epochs": 0}), model=narrower).config.key() != given.config.key()

@@ -26,9 +26,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from initlab.callbacks import STEP_EVENTS, Callback, TrainContext
 from initlab.probes.table import select
 from initlab.records import ProbeRow
-from initlab.train.callbacks import STEP_EVENTS, Callback, TrainContext
 
 First = Annotated[int, Field(ge=0)]
 """Record every step below this one."""

@@ -22,12 +22,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from initlab.callbacks import TrainContext
 from initlab.models.roles import weight_layers
 from initlab.probes.base import Every, First, Probe
 from initlab.probes.registry import register_probe
 from initlab.probes.selection import order_statistics
 from initlab.records import ProbeRow
-from initlab.train.callbacks import TrainContext
 
 QUANTILES = (0.0, 0.01, 0.25, 0.5, 0.75, 0.99, 1.0)
 QUANTILE_NAMES = ("min", "p01", "p25", "p50", "p75", "p99", "max")

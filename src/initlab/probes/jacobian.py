@@ -24,11 +24,11 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from initlab.callbacks import TrainContext
 from initlab.probes.base import EXAMPLE_SIZE, Every, First, Probe
 from initlab.probes.registry import register_probe
 from initlab.probes.trace import preserved
 from initlab.records import ProbeRow
-from initlab.train.callbacks import TrainContext
 
 
 @contextlib.contextmanager

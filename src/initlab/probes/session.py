@@ -1,7 +1,8 @@
 """Run probes over a few batches outside ``train``: what ``initlab inspect`` and notebooks use.
 
-``run_probes`` calls the probes' callback events in the order the training loop does (start, then per
-batch: step start, forward, cross-entropy, backward, after-backward, optimizer step, step end), so a
+``run_probes`` takes its steps with the training loop's own step function
+(:func:`initlab.step.train_step`): the same events in the same order (start, then per batch: step
+start, forward, cross-entropy, backward, after-backward, optimizer and schedule step, step end), so a
 probe behaves the same here and inside a run.
 """
 
@@ -11,13 +12,13 @@ import time
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from initlab.callbacks import Events, TrainContext
 from initlab.config import RunConfig
 from initlab.probes.base import Probe
 from initlab.records import ProbeRow, RunEnd
-from initlab.train.callbacks import TrainContext
+from initlab.step import train_step
 
 
 def run_probes(
@@ -26,9 +27,11 @@ def run_probes(
     batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
     *,
     optimizer: torch.optim.Optimizer | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     config: RunConfig | None = None,
 ) -> None:
-    """Drive ``probes`` over ``batches`` (inputs, class targets), one optimizer step per batch.
+    """Drive ``probes`` over ``batches`` (inputs, class targets), one optimizer step per batch
+    (and one step of ``scheduler``, if given).
 
     Without an ``optimizer`` only the first batch's forward and backward pass runs: the probes see
     the model at init (step 0) and no step is taken. The probes are detached at the end; their rows
@@ -44,28 +47,15 @@ def run_probes(
         steps_per_epoch=len(batches),
         emit=_discard,
     )
+    events = Events(probes, ctx)
     started = time.time()
     model.train()
-    for probe in probes:
-        probe.on_train_start(ctx)
-    for step, (x, y) in enumerate(batches if optimizer is not None else batches[:1]):
-        ctx.step, ctx.inputs, ctx.targets = step, x, y
-        for probe in probes:
-            probe.on_step_start(ctx)
+    events.fire("on_train_start")
+    if optimizer is None:
         model.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        ctx.loss = loss
-        for probe in probes:
-            probe.on_after_backward(ctx)
-        if optimizer is None:
-            break
-        optimizer.step()
-        for probe in probes:
-            probe.on_step_end(ctx)
-    end = RunEnd("finished", time.time(), time.time() - started)
-    for probe in probes:
-        probe.on_train_end(ctx, end)
+    for step, (x, y) in enumerate(batches if optimizer is not None else batches[:1]):
+        train_step(model, x, y, optimizer, scheduler, events, step)
+    events.fire("on_train_end", RunEnd("finished", time.time(), time.time() - started))
 
 
 def _discard(probe: str, rows: Sequence[ProbeRow]) -> None:

@@ -42,13 +42,13 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from initlab.callbacks import TrainContext
 from initlab.models.roles import WEIGHT_LAYER_TYPES, weight_layers
 from initlab.probes.base import Every, First, Probe, relative_change
 from initlab.probes.grad_dist import QUANTILE_NAMES, exact_quantiles
 from initlab.probes.registry import register_probe
 from initlab.probes.trace import is_probing, residual_blocks, trace_model
 from initlab.records import ProbeRow
-from initlab.train.callbacks import TrainContext
 
 ACTIVATIONS: tuple[type[nn.Module], ...] = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU,

@@ -24,6 +24,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from initlab.callbacks import TrainContext
 from initlab.models.roles import weight_layers
 from initlab.probes.base import Every, First, Probe
 from initlab.probes.grouping import group_rows, group_sizes
@@ -31,7 +32,6 @@ from initlab.probes.registry import register_probe
 from initlab.probes.trace import trace_model
 from initlab.probes.units import UnitGraph
 from initlab.records import ProbeRow
-from initlab.train.callbacks import TrainContext
 
 #: Samples the verdict's traced forward pass uses (two, so BatchNorm can compute batch statistics).
 TRACE_SAMPLES = 2

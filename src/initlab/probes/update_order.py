@@ -32,10 +32,10 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from initlab.callbacks import TrainContext
 from initlab.probes.base import Every, First, Probe, relative_change
 from initlab.probes.registry import register_probe
 from initlab.records import ProbeRow
-from initlab.train.callbacks import TrainContext
 
 EVENTS = ("first_grad_step", "first_change_step", "first_rel_change_step")
 

@@ -52,7 +52,7 @@ from initlab.report import (
 from initlab.report.figures import new_figure, styled
 from initlab.store import Store
 from initlab.studies.base import Analysis, Preset, Study, StudyRuns, register_study
-from initlab.train.loop import build_initialized_model
+from initlab.train import build_initialized_model
 
 ZERO = {"init": "zero-weight-random-bias", "init_params": {"dist": "normal", "scale": 1.0}}
 DEFAULT = {"init": "pytorch-default"}

@@ -36,7 +36,7 @@ from initlab.sweep.jobs import LOOP, make_jobs
 from initlab.sweep.local import available_cores, run_local
 from initlab.sweep.progress import SweepProgress, first_line
 from initlab.sweep.ray_executor import run_ray
-from initlab.train import Callback
+from initlab.train import Callback, resolve_config
 
 try:
     import fcntl
@@ -153,7 +153,7 @@ def run_sweep(
         raise ConfigError(
             f"num_cpus={num_cpus}, max_retries={max_retries}: need num_cpus > 0, max_retries >= 0"
         )
-    configs = list({c.key(): c for c in configs}.values())
+    configs = list({c.key(): c for c in map(resolve_config, configs)}.values())  # resolved, then keyed
     started = time.perf_counter()
     with _open(store) as db, sweep_lock(db.path):
         keys = [c.key() for c in configs]

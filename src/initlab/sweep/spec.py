@@ -19,9 +19,9 @@ The axes expand as a product, first axis outermost; a ``zip`` group counts as on
 must have equal lengths) at the place of its first member. An axis whose name is not a config field
 is a *bundle*: each value is a table of fields set together, e.g.
 ``scheme = [{init = "pytorch-default"}, {init = "zero-weight-random-bias", "init_params.scale" = 1}]``
-for combinations a product cannot express. Each point is validated into a RunConfig; its key
-(``RunConfig.key()``, the hash of the resolved config) is its identity in the store, so points that
-resolve to the same config are one run.
+for combinations a product cannot express. Each point is validated into a RunConfig and resolved
+(``initlab.train.resolve_config``); its key (``RunConfig.key()``, the hash of the resolved config) is
+its identity in the store, so points that resolve to the same config are one run.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from initlab.config import RunConfig, config_key, make_config, parse_assignment, read_toml
 from initlab.errors import ConfigError
 from initlab.store.export import flatten
+from initlab.train import resolve_config
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -177,7 +178,7 @@ def plan(spec: SweepSpec) -> list[SweepPoint]:
                 for path, item in flatten(dict(value)).items():
                     assign(data, path, item)
         try:
-            config = make_config(data)
+            config = resolve_config(make_config(data))
         except ConfigError as exc:
             shown = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "the base config"
             raise ConfigError(f"sweep {spec.name!r} at {shown}: {exc}") from None

@@ -1,11 +1,15 @@
 """The batched engine: S seeds of one run config trained at once with ``torch.func``.
 
-The S models are built and initialized one by one, each from its own seed's init generator, then
-stacked (``torch.func.stack_module_state``) into parameters with a leading seed dimension; one
-forward pass ``vmap(functional_call)`` runs all S models on their own batches (as in PyTorch's
-model-ensembling tutorial). Each seed keeps everything a separate :func:`~initlab.train.train` run
-has: its validation split, its shuffling generator, its divergence check and its records, written to
-the sink under its own run id with its own config and key, exactly as a separate run writes them.
+Each seed is set up exactly as a separate run is (:func:`~initlab.train.prepare_run`): its own
+validation split, its own standardization statistics when the config normalizes, its own model
+initialized from its own init generator (a data-dependent scheme such as LSUV on a batch of its own
+training inputs). The S models are then stacked (``torch.func.stack_module_state``) into parameters
+with a leading seed dimension; one forward pass ``vmap(functional_call)`` runs all S models on their
+own batches (as in PyTorch's model-ensembling tutorial), and one step function
+(:func:`initlab.step.train_step`) takes each step, as in the loop. Each seed keeps its shuffling
+generator, its divergence check and its records, written to the sink under its own run id with its
+own config and key, exactly as a separate run writes them: a batched run and a loop run of one config
+compute the same thing, so they are the same run.
 
 The gradient of Σ_s loss_s with respect to the stacked parameters is, slice by slice, each seed's own
 gradient (the seeds share no parameters). One optimizer over the stacked tensors then equals S
@@ -13,14 +17,13 @@ optimizers: SGD (momentum, Nesterov, weight decay), Adam and AdamW update each e
 element's gradient and state alone, and the learning-rate schedule is the same for every seed because
 the configs differ only in their seed. The metrics match separate runs up to float rounding (batched
 matrix products sum in another order), except the wall-clock ones: each seed's ``train_seconds``
-and run time are those of the whole batch. BatchNorm (statistics over a batch, running buffers) and
-active dropout (per-seed random streams) are refused.
-"""
+and run time are those of the whole batch. What the engine cannot match it refuses, naming it:
+BatchNorm (statistics over a batch, running buffers), active dropout and ``augment`` (per-seed random
+streams inside a step), and probes (they watch one model)."""
 
 from __future__ import annotations
 
 import copy
-import math
 import time
 import traceback
 import uuid
@@ -33,22 +36,14 @@ from torch import nn
 from torch.func import functional_call, stack_module_state
 
 from initlab.config import RunConfig, config_key
-from initlab.data import Dataset, load_dataset
+from initlab.data import load_dataset
 from initlab.errors import ConfigError
 from initlab.records import MemorySink, MetricRow, RunEnd, RunSink, RunStatus
-from initlab.train.device import resolve_device
-from initlab.train.loop import (
-    RunResult,
-    build_initialized_model,
-    end_record,
-    epoch_rows,
-    losses_finite,
-    run_split_indices,
-    run_summary,
-    start_record,
-)
-from initlab.train.optim import make_optimizer, make_scheduler
+from initlab.step import train_step
+from initlab.train.loop import RunResult, end_record, epoch_rows, losses_finite, run_summary, start_record
+from initlab.train.resolve import resolve_config
 from initlab.train.seeding import generator
+from initlab.train.setup import RunSetup, load_splits, prepare_run
 
 ENGINE = "vmap"
 
@@ -121,23 +116,24 @@ def train_batched(
     """
     if not configs:
         return []
+    configs = [resolve_config(c) for c in configs]
     check_batch(configs)
     sink = sink if sink is not None else MemorySink()
     run_ids = list(run_ids) if run_ids is not None else [uuid.uuid4().hex[:12] for _ in configs]
     if len(run_ids) != len(configs):
         raise ConfigError(f"got {len(run_ids)} run ids for {len(configs)} configs")
     first = configs[0]
-    device = resolve_device(first.device)
-    full = load_dataset(first.dataset, "train", download=download, **first.dataset_params)
-    test = load_dataset(first.dataset, "test", download=download, **first.dataset_params)
-    indices = [run_split_indices(c, full) for c in configs]
-    models = [build_initialized_model(c, full.input_shape, full.num_classes) for c in configs]
-    check_batchable(models[0], first.model)
+    datasets = (
+        load_dataset(first.dataset, "train", download=download, **first.dataset_params),
+        load_dataset(first.dataset, "test", download=download, **first.dataset_params),
+    )
+    setups = [prepare_run(c, splits=load_splits(c, datasets=datasets)) for c in configs]
+    check_batchable(setups[0].model, first.model)
 
     started = time.time()
-    for config, run_id in zip(configs, run_ids, strict=True):
-        sink.start_run(start_record(config, run_id, str(device), started))
-    loop = _BatchedLoop(configs, run_ids, models, full, test, indices, device, sink, started)
+    for setup, run_id in zip(setups, run_ids, strict=True):
+        sink.start_run(start_record(setup.config, run_id, str(setup.device), started))
+    loop = _BatchedLoop(setups, run_ids, sink, started)
     try:
         loop.run()
     except BaseException as exc:
@@ -162,37 +158,45 @@ class _Seed:
 class _BatchedLoop:
     """The S seeds' shared tensors and per-seed records; ``run`` trains them all."""
 
-    def __init__(
-        self,
-        configs: Sequence[RunConfig],
-        run_ids: Sequence[str],
-        models: list[nn.Module],
-        full: Dataset,
-        test: Dataset,
-        indices: list[tuple[torch.Tensor, torch.Tensor]],
-        device: torch.device,
-        sink: RunSink,
-        started: float,
-    ):
-        self.config, self.sink, self.started, self.models = configs[0], sink, started, models
-        self.seeds = [_Seed(c, r) for c, r in zip(configs, run_ids, strict=True)]
-        params, buffers = stack_module_state(models)
+    def __init__(self, setups: Sequence[RunSetup], run_ids: Sequence[str], sink: RunSink, started: float):
+        first, device = setups[0], setups[0].device
+        self.config, self.sink, self.started = first.config, sink, started
+        self.models = [s.model for s in setups]
+        self.seeds = [_Seed(s.config, r) for s, r in zip(setups, run_ids, strict=True)]
+        params, buffers = stack_module_state(self.models)
         self.params = {k: v.detach().to(device).requires_grad_(v.requires_grad) for k, v in params.items()}
         self.buffers = {k: v.to(device) for k, v in buffers.items()}
-        self.base = copy.deepcopy(models[0]).to("meta")
+        self.base = copy.deepcopy(self.models[0]).to("meta")
+        full = first.splits.full
         self.x, self.y = full.x.to(device), full.y.to(device)
-        self.train_idx = torch.stack([t for t, _ in indices]).to(device)  # S×N_train
-        self.val_idx = torch.stack([v for _, v in indices]).to(device)  # S×N_val
-        self.test = test.to(device)
-        self.steps_per_epoch = math.ceil(self.train_idx.shape[1] / self.config.batch_size)
-        self.optimizer = make_optimizer(self.config, self.params.values())
-        self.scheduler = make_scheduler(self.config, self.optimizer, self.steps_per_epoch)
-        self.shuffles = [generator(c.seed, "shuffle") for c in configs]
+        self.train_idx = torch.stack([s.splits.train_idx for s in setups]).to(device)  # S×N_train
+        self.val_idx = torch.stack([s.splits.val_idx for s in setups]).to(device)  # S×N_val
+        self.test = first.splits.raw_test.to(device)
+        self.stats = (
+            None
+            if first.splits.stats is None
+            else tuple(torch.stack([s.splits.stats[i] for s in setups]).to(device) for i in (0, 1))
+        )  # each S×1×C×1×1: every seed's own train-split mean and std
+        self.steps_per_epoch = first.steps_per_epoch
+        self.optimizer, self.scheduler = first.optimizer(self.params.values())
+        self.shuffles = [generator(s.config.seed, "shuffle") for s in setups]
         self.forward = torch.vmap(self._forward, in_dims=(0, 0, 0))  # each seed its own batch
         self.forward_shared = torch.vmap(self._forward, in_dims=(0, 0, None))  # one batch for all
 
     def _forward(self, params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
         return functional_call(self.base, (params, buffers), (x,))
+
+    def _stacked(self, x: torch.Tensor) -> torch.Tensor:
+        """All seeds' logits (S×B×classes) on their own inputs ``x`` (S×B×…)."""
+        return self.forward(self.params, self.buffers, x)
+
+    def _inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw inputs as each seed sees them: standardized with the seed's own statistics when the
+        run normalizes (S×B×… for S×B×… or shared B×… inputs), else unchanged."""
+        if self.stats is None:
+            return x
+        mean, std = self.stats
+        return (x - mean) / std
 
     @property
     def active(self) -> list[int]:
@@ -226,17 +230,10 @@ class _BatchedLoop:
         step = first_step
         for start in range(0, n, cfg.batch_size):
             idx = order[:, start : start + cfg.batch_size]
-            xb, yb = self.x[idx], self.y[idx]
-            self.optimizer.zero_grad(set_to_none=True)
-            logits = self.forward(self.params, self.buffers, xb)  # S×B×classes
-            losses = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
-            losses = losses.view(yb.shape).mean(1)  # S: each seed's mean loss, as in a separate run
-            losses.sum().backward()
-            self.optimizer.step()
-            self.scheduler.step()
-            losses = losses.detach()
-            loss_sum += losses * yb.shape[1]
-            correct += (logits.detach().argmax(-1) == yb).sum(1)
+            xb, yb = self._inputs(self.x[idx]), self.y[idx]
+            logits, losses = train_step(self._stacked, xb, yb, self.optimizer, self.scheduler)
+            loss_sum += losses * yb.shape[1]  # losses: S, each seed's mean loss, as in a separate run
+            correct += (logits.argmax(-1) == yb).sum(1)
             window.append(losses)
             step += 1
             if step % cfg.log_every == 0 or start + cfg.batch_size >= n:
@@ -288,9 +285,11 @@ class _BatchedLoop:
         for start in range(0, n, size):
             if split == "val":
                 idx = self.val_idx[:, start : start + size]
-                logits, y = self.forward(self.params, self.buffers, self.x[idx]), self.y[idx]
+                logits, y = self._stacked(self._inputs(self.x[idx])), self.y[idx]
             else:
-                logits = self.forward_shared(self.params, self.buffers, self.test.x[start : start + size])
+                x = self._inputs(self.test.x[start : start + size])
+                shared = self.stats is None  # without standardization every seed sees the same inputs
+                logits = (self.forward_shared if shared else self.forward)(self.params, self.buffers, x)
                 y = self.test.y[start : start + size].expand(S, -1)
             loss_sum += (
                 F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(y.shape).sum(1)

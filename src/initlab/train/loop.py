@@ -14,33 +14,22 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import initlab
+from initlab.callbacks import Callback, Events, TrainContext
 from initlab.config import RunConfig
-from initlab.data import Dataset, default_val_size, load_dataset
-from initlab.data.dataset import split_indices
-from initlab.models import build_model
+from initlab.data import Dataset
+from initlab.probes import build_probes
 from initlab.records import MemorySink, MetricRow, ProbeRow, RunEnd, RunSink, RunStart, RunStatus
-from initlab.schemes import apply_init, takes_data
-from initlab.train.augment import channel_stats, crop_flip, standardize
-from initlab.train.callbacks import EVENTS, Callback, TrainContext, dispatch
-from initlab.train.device import resolve_device, uses_channels_last
-from initlab.train.optim import make_optimizer, make_scheduler
-from initlab.train.seeding import derive_seed, generator
-
-
-@dataclass(frozen=True)
-class Splits:
-    """The run's train, validation (possibly empty) and test sets."""
-
-    train: Dataset
-    val: Dataset
-    test: Dataset
+from initlab.step import train_step
+from initlab.train.augment import crop_flip
+from initlab.train.seeding import generator
+from initlab.train.setup import RunSetup, Splits, epoch_batches, prepare_run
 
 
 @dataclass
@@ -75,56 +64,6 @@ class _EpochTotals:
     window: list[torch.Tensor] = field(default_factory=list)
 
 
-def load_splits(config: RunConfig, *, download: bool = False) -> Splits:
-    """The run's data: the training set minus a seeded validation split, and the test set (on CPU).
-
-    ``download`` allows fetching the dataset's official files when no local source has them.
-    """
-    full = load_dataset(config.dataset, "train", download=download, **config.dataset_params)
-    test = load_dataset(config.dataset, "test", download=download, **config.dataset_params)
-    train_idx, val_idx = run_split_indices(config, full)
-    splits = Splits(full.subset(train_idx, "train"), full.subset(val_idx, "val"), test)
-    if config.normalize:
-        mean, std = channel_stats(splits.train)
-        splits = Splits(*(standardize(d, mean, std) for d in (splits.train, splits.val, splits.test)))
-    return splits
-
-
-def run_split_indices(config: RunConfig, full: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices into ``full`` (the dataset's training split) of the run's train and validation samples.
-
-    The validation split is drawn with the run's ``split`` generator; ``train_size`` keeps the first
-    samples of the rest.
-    """
-    val_size = config.val_size
-    if val_size is None:
-        val_size = default_val_size(config.dataset, **config.dataset_params)
-    train_idx, val_idx = split_indices(len(full), val_size, derive_seed(config.seed, "split"), full.name)
-    if config.train_size is not None:
-        train_idx = train_idx[: config.train_size]
-    return train_idx, val_idx
-
-
-def build_initialized_model(
-    config: RunConfig, input_shape: Sequence[int], num_classes: int, data: torch.Tensor | None = None
-) -> nn.Module:
-    """The config's model with its init scheme applied from the run's init generator (on CPU).
-
-    ``data`` is the batch a data-dependent scheme (LSUV) initialises on; other schemes take none.
-    """
-    model = build_model(config.model, input_shape=input_shape, num_classes=num_classes, **config.model_params)
-    extra = {"data": data} if data is not None else {}
-    return apply_init(model, config.init, generator(config.seed, "init"), **config.init_params, **extra)
-
-
-def init_batch(config: RunConfig, train: Dataset) -> torch.Tensor | None:
-    """For a data-dependent scheme, ``batch_size`` training inputs drawn with the run's seed; else None."""
-    if not takes_data(config.init):
-        return None
-    perm = torch.randperm(len(train), generator=generator(config.seed, "init-data"))
-    return train.x[perm[: config.batch_size]]
-
-
 @torch.inference_mode()
 def evaluate(model: nn.Module, data: Dataset, batch_size: int) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on ``data``, in eval mode."""
@@ -144,6 +83,7 @@ def evaluate(model: nn.Module, data: Dataset, batch_size: int) -> tuple[float, f
 def train(
     config: RunConfig,
     *,
+    model: nn.Module | None = None,
     sink: RunSink | None = None,
     callbacks: Sequence[Callback] = (),
     run_id: str | None = None,
@@ -151,29 +91,24 @@ def train(
 ) -> RunResult:
     """Train ``config``'s model on its dataset; report every record to ``sink``.
 
-    ``splits`` may be passed to reuse loaded data across runs. The probes named in
-    ``config.probes`` run as callbacks after ``callbacks``. Bad input (unknown names, missing data)
-    raises before the run starts, so it leaves no run behind in the sink.
+    ``model`` is a module built by the caller, trained (in place) instead of the config's registered
+    model; the config's init scheme is applied to it first, and the recorded config names its class
+    (see :func:`~initlab.train.prepare_run`). ``splits`` may be passed to reuse loaded data across
+    runs. The probes named in ``config.probes`` run as callbacks after ``callbacks``. Bad input
+    (unknown names, missing data) raises before the run starts, so it leaves no run behind in the sink.
     """
-    from initlab.probes import build_probes  # probes build on train's callbacks: import at call time
-
-    probes = build_probes(config.probes)
+    setup = prepare_run(config, model=model, splits=splits)
+    probes = build_probes(setup.config.probes)
     callbacks = [*callbacks, *probes]
     sink = sink if sink is not None else MemorySink()
     run_id = run_id or uuid.uuid4().hex[:12]
-    device = resolve_device(config.device)
-    splits = splits or load_splits(config)
-    model = build_initialized_model(
-        config, splits.train.input_shape, splits.train.num_classes, init_batch(config, splits.train)
-    )
+    device = setup.device
 
     started = time.time()
-    sink.start_run(start_record(config, run_id, str(device), started))
-    rng_devices = [device.index or 0] if device.type == "cuda" else []
+    sink.start_run(start_record(setup.config, run_id, str(device), started))
     try:
-        with torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(derive_seed(config.seed, "dropout"))
-            loop = _Loop(config, run_id, model, splits, device, sink, callbacks)
+        with setup.dropout_stream():
+            loop = _Loop(setup, run_id, sink, callbacks)
             status, diverged_step = loop.run()
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
@@ -182,16 +117,15 @@ def train(
     reason = f"loss became non-finite at step {diverged_step}" if status == "diverged" else None
     end = end_record(status, started, reason, diverged_step, loop.summary())
     sink.end_run(run_id, end)
-    for hook in dispatch(callbacks, "on_train_end"):
-        hook(loop.ctx, end)
+    loop.events.fire("on_train_end", end)
     return RunResult(
         id=run_id,
-        config=config,
+        config=setup.config,
         status=status,
         summary=end.summary,
         history=loop.history,
         seconds=end.seconds,
-        model=model,
+        model=loop.model,
         reason=reason,
         diverged_step=diverged_step,
         probes={probe.name: probe for probe in probes},
@@ -227,42 +161,26 @@ def end_record(
 class _Loop:
     """One run's mutable state; ``run`` trains and returns (status, diverged step)."""
 
-    def __init__(
-        self,
-        config: RunConfig,
-        run_id: str,
-        model: nn.Module,
-        splits: Splits,
-        device: torch.device,
-        sink: RunSink,
-        callbacks: Sequence[Callback],
-    ):
-        self.config, self.run_id, self.sink = config, run_id, sink
-        fmt = torch.channels_last if uses_channels_last(model) else torch.contiguous_format
-        self.model = model.to(device=device, memory_format=fmt)
-        self.train_set, self.val_set, self.test_set = (
-            replace(d, x=d.x.to(device, memory_format=fmt), y=d.y.to(device))
-            for d in (splits.train, splits.val, splits.test)
-        )
-        self.steps_per_epoch = math.ceil(len(self.train_set) / config.batch_size)
-        self.optimizer = make_optimizer(config, self.model.parameters())
-        self.scheduler = make_scheduler(config, self.optimizer, self.steps_per_epoch)
-        self.shuffle = generator(config.seed, "shuffle")
-        self.augment = generator(config.seed, "augment") if config.augment == "crop-flip" else None
+    def __init__(self, setup: RunSetup, run_id: str, sink: RunSink, callbacks: Sequence[Callback]):
+        self.config, self.run_id, self.sink = setup.config, run_id, sink
+        self.model, self.train_set, self.val_set, self.test_set = setup.place()
+        self.steps_per_epoch = setup.steps_per_epoch
+        self.optimizer, self.scheduler = setup.optimizer(self.model.parameters())
+        self.shuffle = generator(self.config.seed, "shuffle")
+        self.augment = generator(self.config.seed, "augment") if self.config.augment == "crop-flip" else None
         self.history: list[dict[str, float]] = []
         self.pending: list[MetricRow] = []
         self.ctx = TrainContext(
-            run_id, config, self.model, self.optimizer, device, self.steps_per_epoch, self._emit
+            run_id, self.config, self.model, self.optimizer, setup.device, self.steps_per_epoch, self._emit
         )
-        self.hooks = {event: dispatch(callbacks, event) for event in EVENTS}
+        self.events = Events(callbacks, self.ctx)
 
     def _emit(self, probe: str, rows: Sequence[ProbeRow]) -> None:
         self.sink.write_probe_rows(self.run_id, probe, rows)
 
     def run(self) -> tuple[RunStatus, int | None]:
         self._evaluate(epoch=0, step=0, train_metrics={})
-        for hook in self.hooks["on_train_start"]:
-            hook(self.ctx)
+        self.events.fire("on_train_start")
         step = 0
         for epoch in range(1, self.config.epochs + 1):
             self.ctx.epoch = epoch
@@ -285,41 +203,25 @@ class _Loop:
 
     def _train_epoch(self, first_step: int) -> tuple[_EpochTotals, int | None]:
         """Run one epoch of steps; return its totals and the first non-finite step, if any."""
-        cfg, model, opt = self.config, self.model, self.optimizer
-        x, y = self.train_set.x, self.train_set.y
-        perm = torch.randperm(len(y), generator=self.shuffle).to(y.device)
+        cfg, x, y = self.config, self.train_set.x, self.train_set.y
+        batches = epoch_batches(len(y), cfg.batch_size, self.shuffle, y.device)
         totals = _EpochTotals(
             torch.zeros((), device=y.device), torch.zeros((), device=y.device, dtype=torch.int64)
         )
-        model.train()
+        self.model.train()
         step = first_step
-        for start in range(0, len(y), cfg.batch_size):
-            idx = perm[start : start + cfg.batch_size]
+        for i, idx in enumerate(batches):
             xb, yb = x[idx], y[idx]
             if self.augment is not None:
                 xb = crop_flip(xb, self.augment)
-            self.ctx.step, self.ctx.inputs, self.ctx.targets = step, xb, yb
-            for hook in self.hooks["on_step_start"]:
-                hook(self.ctx)
-            opt.zero_grad(set_to_none=True)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            loss.backward()
-            self.ctx.loss = loss
-            for hook in self.hooks["on_after_backward"]:
-                hook(self.ctx)
-            opt.step()
-            self.scheduler.step()
-            for hook in self.hooks["on_step_end"]:
-                hook(self.ctx)
-            loss = loss.detach()
+            logits, loss = train_step(self.model, xb, yb, self.optimizer, self.scheduler, self.events, step)
             totals.loss += loss * len(yb)
-            totals.correct += (logits.detach().argmax(1) == yb).sum()
+            totals.correct += (logits.argmax(1) == yb).sum()
             totals.count += len(yb)
             totals.window.append(loss)
             step += 1
             totals.steps += 1
-            if step % cfg.log_every == 0 or start + cfg.batch_size >= len(y):
+            if step % cfg.log_every == 0 or i == len(batches) - 1:
                 bad = self._check_window(totals.window, step)
                 if bad is not None:
                     return totals, bad
@@ -346,8 +248,7 @@ class _Loop:
         self.history.append({"epoch": epoch, "step": step, **metrics})
         self._flush()
         self.ctx.epoch_metrics = metrics
-        for hook in self.hooks["on_epoch_end"]:
-            hook(self.ctx)
+        self.events.fire("on_epoch_end")
         return losses_finite(metrics)
 
     def _flush(self) -> None:

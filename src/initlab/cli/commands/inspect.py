@@ -1,18 +1,21 @@
-"""``initlab inspect``: build a model, apply a scheme, and look at it with every probe on a real batch."""
+"""``initlab inspect``: set a run up, and look at its model with every probe on the run's first batches.
+
+The model, its init (LSUV on the run's own batch), the data (split, ``normalize``d), the optimizer and
+schedule come from the run setup every engine uses (:func:`initlab.train.prepare_run`), so what
+``inspect --steps N`` shows is the first N steps of ``initlab run`` with the same flags.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import torch
 import typer
 from rich.table import Table
 
 from initlab.cli.app import app, console
 from initlab.cli.options import parse_params
 from initlab.config import load_config
-from initlab.data import load_dataset
 from initlab.probes import (
     GradDistProbe,
     JacobianProbe,
@@ -22,10 +25,7 @@ from initlab.probes import (
     run_probes,
 )
 from initlab.probes.table import at_step, steps
-from initlab.train import build_initialized_model
-from initlab.train.device import resolve_device
-from initlab.train.optim import make_optimizer
-from initlab.train.seeding import generator
+from initlab.train import prepare_run
 
 
 def _fmt(value: float | None) -> str:
@@ -70,13 +70,13 @@ def inspect(
         "seed": seed,
         "device": device,
     }
-    cfg = load_config(None, {k: v for k, v in flags.items() if v is not None})
-    data = load_dataset(cfg.dataset, "train", download=download, **cfg.dataset_params)
-    where = resolve_device(cfg.device)
-    net = build_initialized_model(cfg, data.input_shape, data.num_classes).to(where)
+    setup = prepare_run(
+        load_config(None, {k: v for k, v in flags.items() if v is not None}), download=download
+    )
+    cfg = setup.config
+    net, train_set, _, _ = setup.place()
     count = max(steps_, 1)
-    order = torch.randperm(len(data), generator=generator(cfg.seed, "shuffle"))[: count * cfg.batch_size]
-    batches = [(data.x[i].to(where), data.y[i].to(where)) for i in order.split(cfg.batch_size)]
+    batches = setup.first_batches(train_set, count)  # the run's own first batches
     probes = {
         "symmetry": SymmetryProbe(first=steps_ + 1, every=0),
         "update-order": UpdateOrderProbe(first=steps_, every=0),
@@ -84,13 +84,9 @@ def inspect(
         "signal": SignalProbe(first=count, every=0),
         "jacobian": JacobianProbe(),
     }
-    run_probes(
-        net,
-        list(probes.values()),
-        batches,
-        optimizer=make_optimizer(cfg, net.parameters()) if steps_ else None,
-        config=cfg,
-    )
+    optimizer, scheduler = setup.optimizer(net.parameters()) if steps_ else (None, None)
+    with setup.dropout_stream():
+        run_probes(net, list(probes.values()), batches, optimizer=optimizer, scheduler=scheduler, config=cfg)
     size = sum(p.numel() for p in net.parameters())
     console.print(
         f"[bold]{cfg.label()}[/] on a {cfg.dataset} batch of {len(batches[0][0])}: {size:,} parameters, "

@@ -13,7 +13,7 @@ from initlab.cli.options import StoreOption, parse_params, parse_probes
 from initlab.config import load_config
 from initlab.records import RunEnd
 from initlab.store import Store
-from initlab.train import Callback, TrainContext, load_splits, train
+from initlab.train import Callback, TrainContext, load_splits, resolve_config, train
 
 
 class ProgressBar(Callback):
@@ -97,7 +97,7 @@ def run(
         "device": device,
         "probes": parse_probes(probe, probe_param),
     }
-    cfg = load_config(config, {k: v for k, v in flags.items() if v is not None})
+    cfg = resolve_config(load_config(config, {k: v for k, v in flags.items() if v is not None}))
     splits = load_splits(cfg, download=download)
     console.print(
         f"[bold]{cfg.label()}[/] on {cfg.dataset} ({len(splits.train)} train, {len(splits.val)} val)"

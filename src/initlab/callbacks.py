@@ -1,14 +1,16 @@
-"""Hooks into the training loop, for instruments and progress displays.
+"""Hooks into training, for instruments and progress displays.
 
-A callback overrides only the events it needs; the loop calls an event only on the callbacks that
+A callback overrides only the events it needs; a run calls an event only on the callbacks that
 override it and want it for this run (:meth:`Callback.wants`), so an absent instrument, or one that is
-switched off, costs nothing.
+switched off, costs nothing. This module sits at the bottom of the package, beside the records: the
+training loop, the probe session and the probes themselves all build on it, and it imports none of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -83,3 +85,16 @@ def dispatch(callbacks: Sequence[Callback], event: str) -> list[Callable[..., No
     return [
         getattr(cb, event) for cb in callbacks if getattr(type(cb), event) is not base and cb.wants(event)
     ]
+
+
+class Events:
+    """A run's callbacks with each event resolved once (:func:`dispatch`), and the context they get."""
+
+    def __init__(self, callbacks: Sequence[Callback], ctx: TrainContext):
+        self.ctx = ctx
+        self.hooks = {event: dispatch(callbacks, event) for event in EVENTS}
+
+    def fire(self, event: str, *args: Any) -> None:
+        """Call ``event`` on the callbacks that handle it, with the context and ``args``."""
+        for hook in self.hooks[event]:
+            hook(self.ctx, *args)

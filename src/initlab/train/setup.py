@@ -1,0 +1,240 @@
+"""One run's setup, built the same way for every engine: ``prepare_run(config) -> RunSetup``.
+
+Everything a run is before its first step comes from here: the resolved config it records, its data
+splits (the seeded validation split, ``train_size``, the standardization of ``normalize``), its model
+(registered or the caller's own) with the init scheme applied (a data-dependent scheme on a batch of
+the run's own training inputs), its optimizer and learning-rate schedule, its batch order. The loop,
+the batched engine and ``initlab inspect`` all start from a ``RunSetup``, so none of them can run a
+config differently; an engine that cannot honour a config refuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from initlab.config import RunConfig
+from initlab.data import Dataset, default_val_size, load_dataset
+from initlab.data.dataset import split_indices
+from initlab.models import build_model
+from initlab.schemes import apply_init, takes_data
+from initlab.train.augment import channel_stats
+from initlab.train.device import resolve_device, uses_channels_last
+from initlab.train.optim import make_optimizer, make_scheduler
+from initlab.train.resolve import resolve_config
+from initlab.train.seeding import derive_seed, generator
+
+
+@dataclass(frozen=True)
+class Splits:
+    """A run's data: the dataset's training set ``full``, the run's train and validation indices into
+    it, the test set, and, when the run normalizes, the per-channel mean and std of its train split.
+
+    ``train``, ``val`` and ``test`` are the split datasets with the standardization applied, built on
+    first use; an engine that indexes ``full`` itself (the batched one) never copies them.
+    """
+
+    full: Dataset
+    raw_test: Dataset
+    train_idx: torch.Tensor
+    val_idx: torch.Tensor
+    stats: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw inputs as the run sees them: ``(x − mean) / std`` when it normalizes, else ``x``."""
+        if self.stats is None:
+            return x
+        mean, std = (s.to(x.device) for s in self.stats)
+        return (x - mean) / std
+
+    def _standardized(self, data: Dataset) -> Dataset:
+        return data if self.stats is None else replace(data, x=self.inputs(data.x))
+
+    @cached_property
+    def train(self) -> Dataset:
+        return self._standardized(self.full.subset(self.train_idx, "train"))
+
+    @cached_property
+    def val(self) -> Dataset:
+        return self._standardized(self.full.subset(self.val_idx, "val"))
+
+    @cached_property
+    def test(self) -> Dataset:
+        return self._standardized(self.raw_test)
+
+
+def load_splits(
+    config: RunConfig, *, download: bool = False, datasets: tuple[Dataset, Dataset] | None = None
+) -> Splits:
+    """The run's data (on CPU): the training set minus a seeded validation split, and the test set.
+
+    ``datasets`` are the dataset's (train, test) sets when already loaded (runs that share them load
+    them once); else they are loaded, ``download`` allowing a fetch of the official files.
+    """
+    if datasets is None:
+        datasets = (
+            load_dataset(config.dataset, "train", download=download, **config.dataset_params),
+            load_dataset(config.dataset, "test", download=download, **config.dataset_params),
+        )
+    full, test = datasets
+    train_idx, val_idx = run_split_indices(config, full)
+    stats = channel_stats(full.subset(train_idx)) if config.normalize else None
+    return Splits(full, test, train_idx, val_idx, stats)
+
+
+def run_split_indices(config: RunConfig, full: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices into ``full`` (the dataset's training split) of the run's train and validation samples.
+
+    The validation split is drawn with the run's ``split`` generator; ``train_size`` keeps the first
+    samples of the rest.
+    """
+    val_size = config.val_size
+    if val_size is None:
+        val_size = default_val_size(config.dataset, **config.dataset_params)
+    train_idx, val_idx = split_indices(len(full), val_size, derive_seed(config.seed, "split"), full.name)
+    if config.train_size is not None:
+        train_idx = train_idx[: config.train_size]
+    return train_idx, val_idx
+
+
+def init_batch(config: RunConfig, splits: Splits) -> torch.Tensor | None:
+    """For a data-dependent scheme, ``batch_size`` of the run's training inputs drawn with its seed
+    (standardized when it normalizes); else None."""
+    if not takes_data(config.init):
+        return None
+    perm = torch.randperm(len(splits.train_idx), generator=generator(config.seed, "init-data"))
+    return splits.inputs(splits.full.x[splits.train_idx[perm[: config.batch_size]]])
+
+
+def build_initialized_model(
+    config: RunConfig, input_shape: Sequence[int], num_classes: int, data: torch.Tensor | None = None
+) -> nn.Module:
+    """The config's registered model with its init scheme applied from the run's init generator.
+
+    ``data`` is the batch a data-dependent scheme (LSUV) initialises on; other schemes take none.
+    """
+    model = build_model(config.model, input_shape=input_shape, num_classes=num_classes, **config.model_params)
+    return initialize(config, model, data)
+
+
+def initialize(config: RunConfig, model: nn.Module, data: torch.Tensor | None = None) -> nn.Module:
+    """Apply the config's init scheme to ``model`` in place, from the run's init generator (a
+    data-dependent scheme on ``data``, moved to the model's device)."""
+    where = next(model.parameters(), torch.empty(0)).device
+    extra = {"data": data.to(where)} if data is not None else {}
+    return apply_init(model, config.init, generator(config.seed, "init"), **config.init_params, **extra)
+
+
+def module_record(model: nn.Module) -> dict[str, Any]:
+    """What a caller's module is, for the recorded config: ``model`` is its class as
+    ``module:qualname``; ``model_params`` hold its parameter count and a hash of its printed
+    structure (layers and their sizes), so that two different modules never share a run key."""
+    cls = type(model)
+    structure = hashlib.sha256(repr(model).encode()).hexdigest()[:16]
+    parameters = sum(p.numel() for p in model.parameters())
+    return {
+        "model": f"{cls.__module__}:{cls.__qualname__}",
+        "model_params": {"structure": structure, "parameters": parameters},
+    }
+
+
+class Placed(NamedTuple):
+    """A run's model and split datasets on its device."""
+
+    model: nn.Module
+    train: Dataset
+    val: Dataset
+    test: Dataset
+
+
+@dataclass
+class RunSetup:
+    """Everything a run is before its first step. Build it with :func:`prepare_run`."""
+
+    config: RunConfig
+    """The resolved config, as the run records it."""
+    splits: Splits
+    model: nn.Module
+    """The initialized model (still where it was built: the CPU, or the caller's device)."""
+    device: torch.device
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.splits.train_idx) / self.config.batch_size)
+
+    def optimizer(
+        self, params: Iterable[torch.Tensor]
+    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+        """The config's optimizer over ``params`` and its per-step learning-rate schedule."""
+        optimizer = make_optimizer(self.config, params)
+        return optimizer, make_scheduler(self.config, optimizer, self.steps_per_epoch)
+
+    @contextmanager
+    def dropout_stream(self) -> Iterator[None]:
+        """Inside: torch's global generator is the run's dropout stream (the caller's is restored)."""
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(derive_seed(self.config.seed, "dropout"))
+            yield
+
+    def first_batches(self, data: Dataset, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The run's first ``count`` training batches of ``data`` (its placed train split), in the
+        loop's order: epoch after epoch of :func:`epoch_batches` from the run's shuffle generator."""
+        shuffle, size = generator(self.config.seed, "shuffle"), self.config.batch_size
+        epochs = (epoch_batches(len(data), size, shuffle, data.y.device) for _ in itertools.count())
+        order = itertools.islice(itertools.chain.from_iterable(epochs), count)
+        return [(data.x[i], data.y[i]) for i in order]
+
+    def place(self) -> Placed:
+        """The model and the split datasets on the run's device (conv nets in channels_last)."""
+        fmt = torch.channels_last if uses_channels_last(self.model) else torch.contiguous_format
+        model = self.model.to(device=self.device, memory_format=fmt)
+        train, val, test = (
+            replace(d, x=d.x.to(self.device, memory_format=fmt), y=d.y.to(self.device))
+            for d in (self.splits.train, self.splits.val, self.splits.test)
+        )
+        return Placed(model, train, val, test)
+
+
+def prepare_run(
+    config: RunConfig,
+    *,
+    model: nn.Module | None = None,
+    splits: Splits | None = None,
+    download: bool = False,
+) -> RunSetup:
+    """The setup of ``config``'s run: resolved config, splits, initialized model, device.
+
+    ``model`` is a module the caller built, trained instead of the config's registered model: the
+    config's init scheme is still applied to it, and the recorded config says what it is
+    (:func:`module_record`). ``splits`` reuses data already loaded for this config.
+    Bad input (unknown names, missing data, a model that does not fit) raises here, before any record.
+    """
+    if model is not None:
+        config = config.model_copy(update=module_record(model))
+    config = resolve_config(config, registered_model=model is None)
+    device = resolve_device(config.device)
+    splits = splits if splits is not None else load_splits(config, download=download)
+    data = init_batch(config, splits)
+    if model is None:
+        model = build_initialized_model(config, splits.full.input_shape, splits.full.num_classes, data)
+    else:
+        initialize(config, model, data)
+    return RunSetup(config, splits, model, device)
+
+
+def epoch_batches(
+    size: int, batch_size: int, shuffle: torch.Generator, device: torch.device
+) -> list[torch.Tensor]:
+    """One epoch's batches of sample indices (on ``device``): a fresh permutation of ``range(size)``
+    drawn from the run's ``shuffle`` generator, cut into ``batch_size`` slices."""
+    return list(torch.randperm(size, generator=shuffle).to(device).split(batch_size))

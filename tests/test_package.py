@@ -1,0 +1,25 @@
+"""The package's faces: reading results needs no torch; the top-level names load on first use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_the_store_imports_without_torch() -> None:
+    code = "import sys, initlab.store, initlab.records, initlab.config; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_the_top_level_names_load_on_first_use() -> None:
+    import initlab
+    from initlab.models import build_model
+    from initlab.schemes import apply_init
+
+    assert initlab.build_model is build_model and initlab.apply_init is apply_init
+    assert {"apply_init", "build_model", "load_dataset"} <= set(dir(initlab))
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        initlab.no_such_name  # noqa: B018
