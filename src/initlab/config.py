@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,7 +31,7 @@ PLACEMENT_FIELDS = frozenset({"device"})
 class RunConfig(BaseModel):
     """Everything that defines one training run. Field names are the TOML keys and CLI flags."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # what to train on
     dataset: str = "mnist"
@@ -85,7 +86,7 @@ class RunConfig(BaseModel):
             raise ValueError(f"momentum and nesterov apply to optimizer='sgd' only, not {self.optimizer!r}")
         if self.nesterov and not self.momentum:
             raise ValueError("nesterov=true needs momentum > 0")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+        if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", self.device):
             raise ValueError(f"device={self.device!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
         for field_name, registry in (("dataset", DATASETS), ("model", MODELS), ("init", SCHEMES)):
             entry = registry.get(getattr(self, field_name))
@@ -143,6 +144,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
 
