@@ -10,6 +10,7 @@ from rich.table import Table
 
 from initlab.cli.app import app, console
 from initlab.cli.options import StoreOption
+from initlab.paths import check_output_folder
 from initlab.store import Store, export_csv
 
 
@@ -27,7 +28,7 @@ def runs(
     ),
 ) -> None:
     """List the runs in the store, newest last."""
-    with Store(store) as db:
+    with Store(store, create=False) as db:
         records = db.runs(status=status, sweep=sweep, dataset=dataset, model=model, init=init)
     shown = records[-last:] if last else records
     table = Table(
@@ -65,6 +66,7 @@ def export(
     store: Path = StoreOption,
 ) -> None:
     """Write the store's runs, metrics and probe rows out as CSV files."""
-    with Store(store) as db:
+    check_output_folder(csv, "--csv folder")
+    with Store(store, create=False) as db:
         for path in export_csv(db, csv):
             console.print(f"wrote {path}", highlight=False)
