@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from initlab.errors import ConfigError
-from initlab.store import Store, check_store
+from initlab.store import Store, check_store, identity
 from initlab.store.identity import StoreState
 from initlab.store.schema import APPLICATION_ID, SCHEMA_VERSION
 from store_files import damage, fingerprint, make_foreign, make_store
@@ -120,3 +120,24 @@ def test_a_store_damaged_after_a_check_is_refused_at_the_next(tmp_path: Path) ->
     damage(path)
     with pytest.raises(ConfigError, match="is corrupt"):
         Store(path)
+
+
+def test_a_store_written_while_it_is_checked_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of the bare file can look damaged while another driver checkpoints into it."""
+    path = make_store(tmp_path / "r.db")
+    real, calls = identity._check_database, []
+
+    def written_meanwhile(where: Path, *, wal: bool) -> StoreState:
+        calls.append(wal)
+        if len(calls) == 1:
+            other = sqlite3.connect(path)
+            with other:
+                other.execute("DELETE FROM metrics")
+            other.close()
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return real(where, wal=wal)
+
+    monkeypatch.setattr(identity, "_check_database", written_meanwhile)
+    assert check_store(path, create=True) is StoreState.MARKED and len(calls) == 2

@@ -62,11 +62,19 @@ def check_store(path: str | Path, *, create: bool) -> StoreState:
     known = _checked.get(key)
     if known is not None and known[0] == signature:
         return known[1]
-    try:
-        state = _check_database(path, wal=header[18:20] == WAL_MODE)
-    except sqlite3.DatabaseError as exc:
-        found = " ".join(str(exc).split())
-        raise ConfigError(f"store {str(path)!r} is corrupt or unreadable: {found}") from None
+    for attempt in (1, 2):
+        try:
+            state = _check_database(path, wal=header[18:20] == WAL_MODE)
+            break
+        except (sqlite3.DatabaseError, ConfigError) as exc:
+            # A file written while it was read (another driver starting on it) may look damaged
+            # to the read of the bare file: it is checked once more, now through its log.
+            if attempt == 2 or _signature(path) == signature:
+                if isinstance(exc, ConfigError):
+                    raise
+                found = " ".join(str(exc).split())
+                raise ConfigError(f"store {str(path)!r} is corrupt or unreadable: {found}") from None
+            signature = _signature(path)
     _checked[key] = (signature, state)
     return state
 
