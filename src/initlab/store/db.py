@@ -3,6 +3,8 @@
 A run's row is written when it starts (status ``running``), its metrics as they come, and its end
 (``finished``/``diverged``/``failed`` with the reason) when it ends; each write is one transaction,
 so a reader never sees half a write, and a run killed mid-way stays ``running``, never ``finished``.
+Opening a file first checks, read-only, that it is an intact initlab store (:mod:`.identity`): another
+program's database or a damaged file is refused before anything is written to it.
 """
 
 from __future__ import annotations
