@@ -65,7 +65,8 @@ class RunConfig(BaseModel):
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
     batch_size: PositiveInt = 128
     epochs: Annotated[int, Field(ge=0)] = 10
-    seed: int = 0
+    seed: Annotated[int, Field(ge=-(2**63), lt=2**63)] = 0
+    """Every generator of the run derives from it; a 64-bit integer, as the store keeps it."""
 
     # execution and instruments
     device: str = "auto"

@@ -173,6 +173,14 @@ def test_non_finite_numbers_are_refused_not_trained(
     assert fingerprint(db) == before
 
 
+def test_a_seed_beyond_64_bits_is_refused_not_failed_at_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "r.db"
+    refused(capsys, [*RUN, "--seed", str(2**64), "--store", str(db)], f"seed={2**64}", f"less than {2**63}")
+    assert not db.exists()
+
+
 # -- stores that are not initlab's, or damaged; stores that do not exist ---------------------------
 
 
