@@ -238,6 +238,7 @@ def test_reading_commands_never_create_a_store(
         (["run", "--lr", "abc"], ["'--lr'", "'abc'", "valid number"]),
         (["run", "--epochs", "abc"], ["'--epochs'", "'abc'", "valid integer"]),
         (["runs", "--last", "abc"], ["'--last'", "'abc'", "valid integer"]),
+        (["runs", "--last", "-1"], ["'--last'", "'-1'", "greater than or equal to 0"]),
         (["inspect", "--steps", "-1"], ["'--steps'", "'-1'", "greater than or equal to 0"]),
         (["sweep", "run", "--workers", "many"], ["'--workers'", "'many'", "valid integer"]),
     ],

@@ -22,7 +22,7 @@ def runs(
     model: str = typer.Option(None, help="Only runs of this model."),
     init: str = typer.Option(None, help="Only runs with this init scheme."),
     sweep: str = typer.Option(None, help="Only the runs of this sweep (see `initlab sweep`)."),
-    last: int = typer.Option(50, help="Show the last N runs (0: all)."),
+    last: int = typer.Option(50, min=0, help="Show the last N runs (0: all)."),
     reasons: bool = typer.Option(
         False, "--reasons", help="Print why each run diverged or failed (traceback)."
     ),
