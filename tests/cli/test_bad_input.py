@@ -251,6 +251,28 @@ def test_an_option_value_that_does_not_parse_is_named(
     assert not db.exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--workers", "0"], ["'--workers'", "'0'"]),
+        (["--threads", "0"], ["'--threads'", "'0'"]),
+        (["--max-retries", "-1"], ["'--max-retries'", "'-1'"]),
+        (["--num-cpus", "0"], ["--num-cpus 0", "allowed > 0"]),
+        (["--engine", "jit"], ["engine='jit'", "allowed: loop, vmap"]),
+        (["--executor", "mpi"], ["executor='mpi'", "allowed: local, ray"]),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [SWEEP, ["study", "run", "zero-symmetry"]], ids=["sweep-run", "study-run"]
+)
+def test_sweep_options_are_refused_before_the_header(
+    args: list[str], names: list[str], command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "r.db"
+    refused(capsys, [*command, *args, "--store", str(db)], *names)
+    assert not db.exists()
+
+
 # -- sizes the data cannot give --------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from initlab.cli.options import (
     StoreOption,
     ThreadsOption,
     WorkersOption,
-    check_executor,
+    check_sweep_options,
     report_interrupted,
     report_summary,
 )
@@ -109,7 +109,7 @@ def run(
 ) -> int:
     """Run (or resume) a study's runs, then check its claims and write its report."""
     study, chosen = get_study(name), _preset(preset)
-    check_executor(executor, ray_address)
+    check_sweep_options(executor, engine, ray_address, num_cpus)
     check_store(store, create=True)
     _check_out(out)
     console.print(f"study {study.name!r}, preset {chosen}: {study.question}", highlight=False)

@@ -19,7 +19,7 @@ from initlab.cli.options import (
     StoreOption,
     ThreadsOption,
     WorkersOption,
-    check_executor,
+    check_sweep_options,
     report_interrupted,
     report_summary,
 )
@@ -130,7 +130,7 @@ def run_sweep_command(
     download: bool = DownloadOption,
 ) -> int:
     """Run the sweep's runs not yet finished or diverged in the store, and print the outcome."""
-    check_executor(executor, ray_address)
+    check_sweep_options(executor, engine, ray_address, num_cpus)
     spec = _spec(sweep, name, set_, axis, zip_)
     configs = expand(spec)
     check_store(store, create=True)
