@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,7 +33,7 @@ PLACEMENT_FIELDS = frozenset({"device"})
 class RunConfig(BaseModel):
     """Everything that defines one training run. Field names are the TOML keys and CLI flags."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # what to train on
     dataset: str = "mnist"
@@ -66,7 +67,8 @@ class RunConfig(BaseModel):
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
     batch_size: PositiveInt = 128
     epochs: Annotated[int, Field(ge=0)] = 10
-    seed: int = 0
+    seed: Annotated[int, Field(ge=-(2**63), lt=2**63)] = 0
+    """Every generator of the run derives from it; a 64-bit integer, as the store keeps it."""
 
     # execution and instruments
     device: str = "auto"
@@ -82,7 +84,7 @@ class RunConfig(BaseModel):
             raise ValueError(f"momentum and nesterov apply to optimizer='sgd' only, not {self.optimizer!r}")
         if self.nesterov and not self.momentum:
             raise ValueError("nesterov=true needs momentum > 0")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+        if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", self.device):
             raise ValueError(f"device={self.device!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
         return self
 
@@ -135,6 +137,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
 

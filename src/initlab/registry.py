@@ -13,9 +13,10 @@ Arguments the framework passes itself (the model, a generator, the split) are po
 from __future__ import annotations
 
 import inspect
+import math
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -70,16 +71,45 @@ class Entry(Generic[F]):
                 f"unknown parameter {unknown[0]!r} for {self.meta.get('kind', 'entry')} {self.name!r}; "
                 f"allowed: {', '.join(allowed) or '(none)'}"
             )
+        kind = self.meta.get("kind", "entry")
         try:
-            return self.params.model_validate(dict(params)).model_dump()
+            resolved = self.params.model_validate(dict(params)).model_dump()
         except pydantic.ValidationError as exc:
             err = exc.errors()[0]
             pname, *inner = [str(p) for p in err["loc"]] or ["?"]
             where = f" (at {'.'.join(inner)})" if inner else ""
             raise ConfigError(
-                f"{self.meta.get('kind', 'entry')} {self.name!r}: {pname}={params.get(pname)!r} is invalid"
-                f"{where}: {err['msg']}"
+                f"{kind} {self.name!r}: {pname}={params.get(pname)!r} is invalid{where}: {err['msg']}"
             ) from None
+        for pname, value in resolved.items():
+            found = _non_finite(value, pname)
+            if found is not None:
+                raise ConfigError(
+                    f"{kind} {self.name!r}: {found[0]}={found[1]!r} is invalid: not a finite number"
+                )
+        return resolved
+
+
+def _non_finite(value: Any, where: str) -> tuple[str, float] | None:
+    """The first infinite or NaN float in ``value`` (nested in dicts and lists too, as in a composed
+    scheme's ``body_params``) and where it is, e.g. ``("body_params.std", inf)``; None if none.
+
+    No param of a scheme, model, probe or dataset means anything infinite or NaN (``scale=inf`` would
+    train a run that diverges at step 0 and store ``scale: null``), so every one is refused here.
+    """
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, value)
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{where}.{key}")
+        if found is not None:
+            return found
+    return None
 
 
 def _describe_annotation(annotation: Any) -> str:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from initlab.data import Dataset, train_val_split
+from initlab.data.dataset import split_indices
 from initlab.errors import ConfigError
 
 
@@ -45,3 +46,15 @@ def test_dataset_checks_dtypes() -> None:
         Dataset("bad", "train", torch.zeros(3, 4), torch.zeros(3, dtype=torch.int64), 2)
     with pytest.raises(ValueError, match="y must be int64"):
         Dataset("bad", "train", torch.zeros(3, 1, 1, 4), torch.zeros(3, dtype=torch.int32), 2)
+
+
+def test_train_size_keeps_the_first_of_the_rest_and_refuses_what_the_set_lacks() -> None:
+    train, val = split_indices(100, 20, seed=3, name="numbers", train_size=30)
+    full_train, full_val = split_indices(100, 20, seed=3, name="numbers")
+    assert torch.equal(train, full_train[:30]) and torch.equal(val, full_val)
+    assert len(split_indices(100, 20, seed=3, train_size=80)[0]) == 80
+    for train_size in (81, 0):
+        with pytest.raises(
+            ConfigError, match=f"train_size={train_size} is out of range for numbers: allowed 1 <= "
+        ):
+            split_indices(100, 20, seed=3, name="numbers", train_size=train_size)

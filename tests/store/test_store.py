@@ -91,7 +91,7 @@ def test_bad_store_paths_and_ids_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
         Store(tmp_path)
     (tmp_path / "junk.db").write_text("not a database at all" * 100)
-    with pytest.raises(ConfigError, match="not an initlab database"):
+    with pytest.raises(ConfigError, match="is not an initlab store: not a SQLite database"):
         Store(tmp_path / "junk.db")
     with Store(tmp_path / "r.db") as store, pytest.raises(ConfigError, match="no run with id 'nope'"):
         store.run("nope")

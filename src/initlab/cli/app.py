@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+import pydantic
 import typer
 from rich.console import Console
 
@@ -37,6 +38,21 @@ def _usage_error_types() -> tuple[type[Exception], ...]:
     return tuple(types)
 
 
+def _usage_message(exc: Exception) -> str:
+    """The usage error's message, naming the value given when the option's conversion knows it.
+
+    typer converts option values with pydantic, whose error holds the value as it was typed, while
+    the message alone says only what was wrong with it (``Input should be a valid number``).
+    """
+    message = exc.format_message()  # type: ignore[attr-defined]
+    cause, param = exc.__cause__, getattr(exc, "param", None)
+    if not isinstance(cause, pydantic.ValidationError) or param is None or not cause.errors():
+        return message
+    value = cause.errors()[0]["input"]
+    hint = exc.param_hint or " / ".join(repr(opt) for opt in param.opts)  # type: ignore[attr-defined]
+    return f"Invalid value for {hint}: {value!r}: {exc.message}"  # type: ignore[attr-defined]
+
+
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
     _state["debug"] = debug
@@ -54,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err_console.print("error: interrupted")
         return 130
     except _usage_error_types() as exc:
-        err_console.print(f"error: {exc.format_message()}", markup=False, highlight=False)
+        err_console.print(f"error: {_usage_message(exc)}", markup=False, highlight=False)
         return 2
     except InitlabError as exc:
         if _state["debug"] or "--debug" in args:

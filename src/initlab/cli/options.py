@@ -9,9 +9,9 @@ import typer
 
 from initlab.cli.app import console
 from initlab.config import parse_assignment
-from initlab.errors import ConfigError
+from initlab.errors import ConfigError, one_of
 from initlab.store import DEFAULT_PATH
-from initlab.sweep import SweepInterrupted, SweepSummary
+from initlab.sweep import ENGINES, EXECUTORS, SweepInterrupted, SweepSummary
 
 StoreOption = typer.Option(DEFAULT_PATH, "--store", help="Results database (SQLite).", dir_okay=False)
 
@@ -42,9 +42,9 @@ def parse_probes(names: list[str] | None, assignments: list[str] | None) -> dict
 # -- running many runs: sweeps and studies ------------------------------------------------------
 
 WorkersOption = typer.Option(
-    None, help="Worker processes (default: one per core); for a local Ray instance, its size in runs."
+    None, min=1, help="Worker processes (default: one per core); for a local Ray instance, its size in runs."
 )
-ThreadsOption = typer.Option(None, help="torch threads per local worker (default: cores / workers).")
+ThreadsOption = typer.Option(None, min=1, help="torch threads per local worker (default: cores / workers).")
 ExecutorOption = typer.Option("local", help="local (worker processes) | ray (Ray tasks).")
 RayAddressOption = typer.Option(
     None,
@@ -52,12 +52,21 @@ RayAddressOption = typer.Option(
     help="An existing Ray cluster (as `ray start --head` prints; auto: this machine's).",
 )
 NumCpusOption = typer.Option(1.0, "--num-cpus", help="Ray: CPUs (and torch threads) per run.")
-MaxRetriesOption = typer.Option(3, "--max-retries", help="Ray: retries of a run whose worker process died.")
+MaxRetriesOption = typer.Option(
+    3, "--max-retries", min=0, help="Ray: retries of a run whose worker process died."
+)
 EngineOption = typer.Option("loop", help="loop (one train() per run) | vmap (seeds of one config batched).")
 DownloadOption = typer.Option(False, "--download", help="Allow downloading the datasets' official files.")
 
 
-def check_executor(executor: str, ray_address: str | None) -> None:
+def check_sweep_options(executor: str, engine: str, ray_address: str | None, num_cpus: float) -> None:
+    """Refuse an executor, engine or Ray option the sweep driver would refuse, before any output."""
+    if executor not in EXECUTORS:
+        raise one_of("executor", executor, EXECUTORS)
+    if engine not in ENGINES:
+        raise one_of("engine", engine, ENGINES)
+    if num_cpus <= 0:
+        raise ConfigError(f"--num-cpus {num_cpus:g} is invalid: allowed > 0")
     if ray_address and executor != "ray":
         raise ConfigError(f"--ray-address needs --executor ray, not --executor {executor}")
 

@@ -60,16 +60,22 @@ def train_val_split(train: Dataset, val_size: int, seed: int) -> tuple[Dataset, 
 
 
 def split_indices(
-    n: int, val_size: int, seed: int, name: str = "the dataset"
+    n: int, val_size: int, seed: int, name: str = "the dataset", train_size: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices (train, validation) of :func:`train_val_split` into a set of ``n`` samples called ``name``.
 
     The validation indices are the first ``val_size`` of a permutation drawn from a CPU generator
-    seeded by ``seed``; the training indices are the rest, in that permutation's order.
+    seeded by ``seed``; the training indices are the rest, in that permutation's order, or the first
+    ``train_size`` of them. Sizes the set cannot give are refused alike, never quietly shrunk.
     """
     from initlab.errors import ConfigError
 
     if not 0 <= val_size < n:
         raise ConfigError(f"val_size={val_size} is out of range for {name}: allowed 0 <= val_size < {n}")
+    if train_size is not None and not 0 < train_size <= n - val_size:
+        raise ConfigError(
+            f"train_size={train_size} is out of range for {name}: allowed 1 <= train_size <= {n - val_size}"
+            f" (its {n} training samples less val_size={val_size})"
+        )
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return perm[val_size:], perm[:val_size]
+    return perm[val_size:][:train_size], perm[:val_size]

@@ -3,6 +3,8 @@
 A run's row is written when it starts (status ``running``), its metrics as they come, and its end
 (``finished``/``diverged``/``failed`` with the reason) when it ends; each write is one transaction,
 so a reader never sees half a write, and a run killed mid-way stays ``running``, never ``finished``.
+Opening a file first checks, read-only, that it is an intact initlab store (:mod:`.identity`): another
+program's database or a damaged file is refused before anything is written to it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 
 from initlab.errors import ConfigError, one_of
 from initlab.records import END_STATUSES, MetricRow, ProbeRow, RunEnd, RunStart, RunStatus
-from initlab.store.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from initlab.store.identity import StoreState, check_store
+from initlab.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 DEFAULT_PATH = Path("results/initlab.db")
 STATUSES: tuple[RunStatus, ...] = ("running", *END_STATUSES)
@@ -60,14 +63,14 @@ _RUN_COLUMNS = [f for f in RunRecord.__dataclass_fields__]
 
 
 class Store:
-    """A results database at ``path`` (created with its folder if missing). Implements ``RunSink``."""
+    """A results database at ``path`` (created with its folder if missing, unless ``create=False``).
+    Implements ``RunSink``."""
 
-    def __init__(self, path: str | Path = DEFAULT_PATH):
+    def __init__(self, path: str | Path = DEFAULT_PATH, *, create: bool = True):
+        """Open the store at ``path``: check it is an intact initlab store (read-only), then open it
+        in WAL mode and bring its schema up to date. ``create=False`` refuses a missing store."""
         self.path = Path(path)
-        if self.path.is_dir():
-            raise ConfigError(
-                f"store path {str(self.path)!r} is a directory; give a file, e.g. results/initlab.db"
-            )
+        state = check_store(self.path, create=create)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(self.path, timeout=60.0)
@@ -76,12 +79,7 @@ class Store:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"store {str(self.path)!r} is not an initlab database: {exc}") from None
-        if version > SCHEMA_VERSION:
-            raise ConfigError(
-                f"store {str(self.path)!r} has schema version {version}; "
-                f"this initlab reads versions up to {SCHEMA_VERSION}"
-            )
+            raise ConfigError(f"store {str(self.path)!r} cannot be opened: {exc}") from None
         if version < SCHEMA_VERSION:
             # A new file gets the whole schema; an older one each migration since its version. The
             # scripts are idempotent (IF NOT EXISTS), so an interrupted migration is simply rerun.
@@ -91,6 +89,8 @@ class Store:
             for script in scripts:
                 self.conn.executescript(script)
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if state is not StoreState.MARKED:
+            self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:

@@ -3,10 +3,12 @@
 ``runs`` holds one row per run; ``metrics`` and ``probe_rows`` hold tidy rows that point to it.
 ``sweeps`` and ``sweep_runs`` name the runs of each sweep by their config hash (a sweep's run of a
 key may be replaced, e.g. after a crash; its membership stays). ``user_version`` records the schema
-version; ``MIGRATIONS[v]`` brings a file at version v - 1 to version v in place.
+version; ``MIGRATIONS[v]`` brings a file at version v - 1 to version v in place. ``application_id``
+marks the file as initlab's (stores made before it carry 0 and get it when next opened).
 """
 
 SCHEMA_VERSION = 2
+APPLICATION_ID = 0x494C4142  # "ILAB"
 
 RUN_TABLES = """
 CREATE TABLE IF NOT EXISTS runs (

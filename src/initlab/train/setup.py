@@ -100,10 +100,8 @@ def run_split_indices(config: RunConfig, full: Dataset) -> tuple[torch.Tensor, t
     val_size = config.val_size
     if val_size is None:
         val_size = default_val_size(config.dataset, **config.dataset_params)
-    train_idx, val_idx = split_indices(len(full), val_size, derive_seed(config.seed, "split"), full.name)
-    if config.train_size is not None:
-        train_idx = train_idx[: config.train_size]
-    return train_idx, val_idx
+    seed = derive_seed(config.seed, "split")
+    return split_indices(len(full), val_size, seed, full.name, train_size=config.train_size)
 
 
 def init_batch(config: RunConfig, splits: Splits) -> torch.Tensor | None:

@@ -8,6 +8,7 @@ import typer
 
 from initlab.cli.app import app, console
 from initlab.cli.options import StoreOption
+from initlab.paths import check_output_folder
 
 
 @app.command()
@@ -27,5 +28,6 @@ def report(
     """Report the store's runs: curves and final values (mean ± 95% CI over seeds) per condition."""
     from initlab.report import report_store
 
+    check_output_folder(out, "--out folder")
     path = report_store(store, out, dataset=dataset, model=model, init=init, metric=metric, title=title)
     console.print(str(path), highlight=False, soft_wrap=True)

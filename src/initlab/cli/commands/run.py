@@ -12,7 +12,7 @@ from initlab.cli.app import app, console
 from initlab.cli.options import StoreOption, parse_params, parse_probes
 from initlab.config import load_config
 from initlab.records import RunEnd
-from initlab.store import Store
+from initlab.store import Store, check_store
 from initlab.train import Callback, TrainContext, load_splits, resolve_config, train
 
 
@@ -98,6 +98,7 @@ def run(
         "probes": parse_probes(probe, probe_param),
     }
     cfg = resolve_config(load_config(config, {k: v for k, v in flags.items() if v is not None}))
+    check_store(store, create=True)
     splits = load_splits(cfg, download=download)
     console.print(
         f"[bold]{cfg.label()}[/] on {cfg.dataset} ({len(splits.train)} train, {len(splits.val)} val)"

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from initlab.cli.app import app, console
 from initlab.cli.options import StoreOption
+from initlab.paths import check_output_folder
 from initlab.store import Store, export_csv
 
 
@@ -21,13 +22,13 @@ def runs(
     model: str = typer.Option(None, help="Only runs of this model."),
     init: str = typer.Option(None, help="Only runs with this init scheme."),
     sweep: str = typer.Option(None, help="Only the runs of this sweep (see `initlab sweep`)."),
-    last: int = typer.Option(50, help="Show the last N runs (0: all)."),
+    last: int = typer.Option(50, min=0, help="Show the last N runs (0: all)."),
     reasons: bool = typer.Option(
         False, "--reasons", help="Print why each run diverged or failed (traceback)."
     ),
 ) -> None:
     """List the runs in the store, newest last."""
-    with Store(store) as db:
+    with Store(store, create=False) as db:
         records = db.runs(status=status, sweep=sweep, dataset=dataset, model=model, init=init)
     shown = records[-last:] if last else records
     table = Table(
@@ -65,6 +66,7 @@ def export(
     store: Path = StoreOption,
 ) -> None:
     """Write the store's runs, metrics and probe rows out as CSV files."""
-    with Store(store) as db:
+    check_output_folder(csv, "--csv folder")
+    with Store(store, create=False) as db:
         for path in export_csv(db, csv):
             console.print(f"wrote {path}", highlight=False)

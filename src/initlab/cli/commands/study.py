@@ -19,12 +19,14 @@ from initlab.cli.options import (
     StoreOption,
     ThreadsOption,
     WorkersOption,
-    check_executor,
+    check_sweep_options,
     report_interrupted,
     report_summary,
 )
 from initlab.errors import one_of
+from initlab.paths import check_output_folder
 from initlab.report import Claim
+from initlab.store import check_store
 from initlab.studies import PRESETS, STUDIES, Preset, StudyReport, get_study, report_study, run_study
 from initlab.sweep import SweepInterrupted, expand
 
@@ -50,6 +52,12 @@ def _preset(preset: str) -> Preset:
     if preset not in PRESETS:
         raise one_of("preset", preset, PRESETS)
     return preset  # type: ignore[return-value]
+
+
+def _check_out(out: Path | None) -> None:
+    """Refuse an --out folder that cannot be written before any work starts."""
+    if out is not None:
+        check_output_folder(out, "--out folder")
 
 
 def _numbers(claim: Claim) -> str:
@@ -101,7 +109,9 @@ def run(
 ) -> int:
     """Run (or resume) a study's runs, then check its claims and write its report."""
     study, chosen = get_study(name), _preset(preset)
-    check_executor(executor, ray_address)
+    check_sweep_options(executor, engine, ray_address, num_cpus)
+    check_store(store, create=True)
+    _check_out(out)
     console.print(f"study {study.name!r}, preset {chosen}: {study.question}", highlight=False)
     try:
         summary = run_study(
@@ -131,4 +141,6 @@ def report(
     name: str = NameArgument, preset: str = PresetOption, store: Path = StoreOption, out: Path = OutOption
 ) -> None:
     """Check a study's claims on the runs in the store and write its report."""
-    show_report(report_study(get_study(name).name, _preset(preset), store, out))
+    study, chosen = get_study(name), _preset(preset)
+    _check_out(out)
+    show_report(report_study(study.name, chosen, store, out))

@@ -19,13 +19,13 @@ from initlab.cli.options import (
     StoreOption,
     ThreadsOption,
     WorkersOption,
-    check_executor,
+    check_sweep_options,
     report_interrupted,
     report_summary,
 )
 from initlab.config import parse_assignment
 from initlab.errors import ConfigError
-from initlab.store import Store
+from initlab.store import Store, check_store
 from initlab.store.export import flatten
 from initlab.sweep import SweepInterrupted, SweepSpec, expand, load_sweep, parse_axis, run_sweep
 from initlab.sweep import plan as plan_points
@@ -90,7 +90,7 @@ def plan(
     points = plan_points(spec)
     statuses = {}
     if store.exists():
-        with Store(store) as db:
+        with Store(store, create=False) as db:
             statuses = db.key_statuses([p.key for p in points])
     table = Table("#", "key", "status", *spec.axes, "run")
     for point in points:
@@ -130,9 +130,10 @@ def run_sweep_command(
     download: bool = DownloadOption,
 ) -> int:
     """Run the sweep's runs not yet finished or diverged in the store, and print the outcome."""
-    check_executor(executor, ray_address)
+    check_sweep_options(executor, engine, ray_address, num_cpus)
     spec = _spec(sweep, name, set_, axis, zip_)
     configs = expand(spec)
+    check_store(store, create=True)
     where = f"{executor}" + (f" at {ray_address}" if ray_address else "")
     console.print(
         f"sweep {spec.name!r}: {len(configs)} runs, engine {engine}, executor {where}", highlight=False
