@@ -23,8 +23,9 @@ from initlab.errors import ConfigError
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
-#: Fields that say where a run executes, not what it computes; they are left out of the run key.
-PLACEMENT_FIELDS = frozenset({"device"})
+#: Fields that say where a run executes or where its names are found, not what it computes; they are
+#: left out of the run key.
+PLACEMENT_FIELDS = frozenset({"device", "imports"})
 
 
 class RunConfig(BaseModel):
@@ -74,12 +75,24 @@ class RunConfig(BaseModel):
     probes: dict[str, dict[str, Any]] = {}
     """Instruments to attach, by name, with their params (see ``initlab.probes.PROBES``)."""
 
+    # the user's code (see initlab.imports)
+    imports: list[str] = []
+    """Modules imported before the names are resolved, for the models, schemes, probes or datasets
+    they register (sweep workers import them too)."""
+    model_source: str | None = None
+    """Set from the model: the hash of its module's source for a user's model (import path or
+    registered by user code), part of the run key; a value given must match it."""
+
     @model_validator(mode="after")
     def _resolve_names(self) -> RunConfig:
         from initlab.data import DATASETS
+        from initlab.imports import import_modules
         from initlab.models import MODELS
+        from initlab.models.registry import model_source
         from initlab.probes import PROBES
         from initlab.schemes import SCHEMES
+
+        import_modules(self.imports)
 
         if self.optimizer != "sgd" and (self.momentum or self.nesterov):
             raise ValueError(f"momentum and nesterov apply to optimizer='sgd' only, not {self.optimizer!r}")
@@ -93,11 +106,20 @@ class RunConfig(BaseModel):
             object.__setattr__(self, f"{field_name}_params", resolved)
         probes = {name: PROBES.get(name).validate(params) for name, params in self.probes.items()}
         object.__setattr__(self, "probes", probes)
+        source = model_source(self.model)
+        if self.model_source not in (None, source):
+            raise ValueError(
+                f"model_source={self.model_source!r} is not the source of model {self.model!r} "
+                f"(now {source!r}): its module changed; drop model_source to use it as it is"
+            )
+        object.__setattr__(self, "model_source", source)
         return self
 
     def key(self) -> str:
-        """A stable hash of the resolved config (placement fields excluded): the run's identity."""
-        return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS))
+        """A stable hash of the resolved config (placement fields, and ``model_source`` when None,
+        excluded): the run's identity."""
+        unset = {"model_source"} if self.model_source is None else set()
+        return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS | unset))
 
     def label(self) -> str:
         """A short human-readable name: ``mnist-fnn/zero-weight-random-bias(dist=normal)/s0``."""
