@@ -98,7 +98,8 @@ def ray_head() -> Iterator[tuple[str, dict[str, str]]]:
     temp = Path(tempfile.mkdtemp(prefix="ilray-"))  # short: Ray's socket paths must fit in 107 bytes
     token = temp / "auth_token"
     token.write_text(uuid.uuid4().hex)
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_MODE", "RAY_ADDRESS")}
+    ours = ("RAY_AUTH_MODE", "RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")  # the test sets them
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     env |= {"RAY_AUTH_TOKEN_PATH": str(token), "RAY_USAGE_STATS_ENABLED": "0"}
     head_env = env | {
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # keeps the node's address on loopback

@@ -10,7 +10,7 @@ token (``ray get-auth-token`` on the head prints it) as ``RAY_AUTH_TOKEN``.
 Ray also replaces a loopback address (``127.0.0.1:6379``) with the machine's interface address
 before connecting, so a head kept on loopback (``--node-ip-address 127.0.0.1`` with
 ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``) cannot be reached; for a loopback address :func:`connect`
-keeps Ray on loopback.
+keeps Ray on loopback, and so it does for the local instance it starts without an address.
 
 The tasks' workers get the driver's ``sys.path`` as their ``PYTHONPATH`` (and Ray adds the driver's
 current directory), so they import the user's models as the driver does; on a cluster of several
@@ -56,7 +56,8 @@ def connect(ray: ModuleType, address: str | None, num_cpus: float) -> None:
             if is_loopback(address):
                 _keep_on_loopback()
             ray.init(address=address, runtime_env=runtime_env)
-        else:
+        else:  # a local instance serves this machine only
+            _keep_on_loopback()
             ray.init(num_cpus=math.ceil(num_cpus), include_dashboard=False, runtime_env=runtime_env)
     except ray.exceptions.AuthenticationError as exc:
         raise ConfigError(
