@@ -21,14 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from initlab.errors import ConfigError
 from initlab.store import Store
+from initlab.sweep.ray_cluster import import_ray, is_loopback
 
-pytest.importorskip("ray", reason="Ray is not installed; `pip install 'initlab[ray]'` runs this test")
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the head's sockets from /proc"),
-]
+ray = pytest.importorskip("ray", reason="Ray is not installed; `pip install 'initlab[ray]'` runs these tests")
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -146,6 +143,23 @@ def ray_head() -> Iterator[tuple[str, dict[str, str]]]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [("127.0.0.1:6379", True), ("127.1.2.3:1", True), ("localhost:6379", True), ("[::1]:6379", True),
+     ("192.0.2.2:6379", False), ("head.example:6379", False), ("auto", False)],
+)  # fmt: skip
+def test_loopback_addresses_are_recognised(address: str, loopback: bool) -> None:
+    assert is_loopback(address) is loopback
+
+
+def test_another_ray_version_is_refused_with_the_supported_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ray, "__version__", "2.49.1")
+    with pytest.raises(ConfigError, match=r"executor 'ray' needs Ray 2\.60\.x, not 2\.49\.1"):
+        import_ray()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the head's sockets from /proc")
 def test_a_sweep_of_a_user_model_runs_on_a_ray_cluster_by_address(
     ray_head: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:

@@ -59,13 +59,15 @@ def connect(ray: ModuleType, address: str | None, num_cpus: float) -> None:
         else:  # a local instance serves this machine only
             _keep_on_loopback()
             ray.init(num_cpus=math.ceil(num_cpus), include_dashboard=False, runtime_env=runtime_env)
-    except ray.exceptions.AuthenticationError as exc:
-        raise ConfigError(
-            f"Ray at {address!r} refused this driver's token ({exc.message}): give it the head's token "
-            "(`ray get-auth-token` on the head) as RAY_AUTH_TOKEN"
-        ) from None
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(f"cannot start or reach Ray (address {address or 'local'!r}): {exc}") from None
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.AuthenticationError) as exc:
+        hint = (
+            "; give the address `ray start --head` printed and, if the head has token authentication "
+            "on, its token (`ray get-auth-token` on the head) as RAY_AUTH_TOKEN"
+            if address
+            else ""
+        )
+        where = address or "local"
+        raise ConfigError(f"cannot start or reach Ray (address {where!r}): {exc}{hint}") from None
 
 
 def is_loopback(address: str) -> bool:
