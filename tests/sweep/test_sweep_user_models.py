@@ -5,6 +5,7 @@ import path, params and source hash; a broken model stops before anything is rec
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import sqlite3
 import subprocess
@@ -12,8 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from initlab.config import make_config
 from initlab.store import Store
+from initlab.sweep import SweepSummary, run_sweep
 
 pytestmark = pytest.mark.slow
 
@@ -105,3 +109,39 @@ def test_a_broken_model_stops_before_any_run(checkout: Path, command: list[str],
         with sqlite3.connect(checkout / "r.db") as db:
             count = "SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM sweeps)"
             assert db.execute(count).fetchone() == (0,)
+
+
+def test_after_the_module_changes_a_sweep_runs_anew_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "modules", dict(sys.modules))
+    module = tmp_path / "usermodels_s.py"
+    module.write_text(
+        "import math\nfrom torch import nn\n\ndef net(input_shape, num_classes):\n"
+        "    return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), num_classes))\n"
+    )
+    data = {
+        "dataset": "synthetic-blobs",
+        "dataset_params": {"n": 200},
+        "model": "usermodels_s:net",
+        "epochs": 1,
+    }
+
+    def sweep() -> tuple[SweepSummary, str]:
+        out = io.StringIO()
+        summary = run_sweep([make_config(data)], tmp_path / "r.db", workers=1, console=Console(file=out))
+        return summary, out.getvalue()
+
+    first, _ = sweep()
+    module.write_text(module.read_text() + "# edited\n")
+    second, said = sweep()
+    third, said_again = sweep()
+    assert (first.finished, second.finished, third.finished) == (1, 1, 1)
+    assert (first.ran, second.ran, second.skipped, third.ran) == (1, 1, 0, 0)
+    assert "model 'usermodels_s:net' changed since 1 runs of it in this store" in said
+    assert "changed since" not in said_again  # nothing to run: nothing to say
+    with Store(tmp_path / "r.db") as store:
+        sources = {run.config["model_source"] for run in store.runs(status="finished")}
+    assert len(sources) == 2

@@ -164,6 +164,9 @@ def run_sweep(
         before = db.key_statuses(keys)
         todo = [c for c in configs if before.get(c.key()) not in DONE_STATUSES]
         check_user_models(todo)
+        if console is not None:
+            for note in source_changes(db, todo):
+                console.print(note, highlight=False, markup=False)
         run_ids = [uuid.uuid4().hex[:12] for _ in todo]
         jobs = make_jobs(todo, run_ids, engine, download=download, callbacks=callbacks)
         if name is not None:
@@ -189,6 +192,25 @@ def run_sweep(
             except KeyboardInterrupt:
                 raise SweepInterrupted(_summary(db, name, keys, skipped, writer, started)) from None
         return _summary(db, name, keys, skipped, writer, started)
+
+
+def source_changes(db: Store, configs: Sequence[RunConfig]) -> list[str]:
+    """A note for each user's model of ``configs`` whose module changed since runs of it were stored:
+    those runs are other keys, kept; the configs run anew."""
+    notes = []
+    for model, source in sorted({(c.model, c.model_source) for c in configs if c.model_source}):
+        stale = [
+            r
+            for r in db.runs(model=model)
+            if r.status in DONE_STATUSES and r.config.get("model_source") != source
+        ]
+        if stale:
+            old = ", ".join(sorted({str(r.config.get("model_source")) for r in stale}))
+            notes.append(
+                f"model {model!r} changed since {len(stale)} runs of it in this store (source {old}, "
+                f"now {source}): these runs are new; the old ones are kept"
+            )
+    return notes
 
 
 def run_labels(configs: Sequence[RunConfig]) -> dict[str, str]:
