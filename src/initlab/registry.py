@@ -178,7 +178,7 @@ class Registry(Generic[F]):
                 raise ConfigError(
                     f"cannot read the parameters of {self.kind} {path!r}: {type(exc).__name__}: {exc}"
                 ) from None
-            self._imported[path] = Entry(path, fn, params, {"kind": self.kind, "import_path": path})
+            self._imported[path] = Entry(path, fn, params, {"kind": self.kind})
         return self._imported[path]
 
     def names(self) -> list[str]:

@@ -78,7 +78,7 @@ def test_a_function_without_shape_params_gets_only_its_own(user_models: Path) ->
         ("usermodels_m:no_shapes", {"hidden": 2, "act": "gelu"}, "act='gelu' is invalid"),
         ("usermodels_m:no_shapes", {}, "hidden=None is invalid"),
         ("usermodels_m:raises", {}, "model 'usermodels_m:raises' raised ValueError: depth 2 is too deep"),
-        ("usermodels_m:not_a_module", {}, "returned a int, not a torch.nn.Module"),
+        ("usermodels_m:not_a_module", {}, "returned a value of type int, not an nn.Module"),
         ("usermodels_m:nope", {}, "module 'usermodels_m' has no attribute 'nope'"),
         ("usermodels_x:Net", {}, "module 'usermodels_x' not found"),
     ],

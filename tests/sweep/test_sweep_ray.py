@@ -26,8 +26,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def ray_address() -> Iterator[str]:
     """A local Ray instance with 2 CPUs, on loopback, started as the executor starts one: its workers
-    get this process's path, so they import this test suite's helpers."""
-    connect(ray, None, num_cpus=2)
+    get this process's path, so they import this test suite's helpers. An address left in the
+    environment (a cluster once started here) does not stop it from starting its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_ADDRESS", "127.0.0.1:9")
+        connect(ray, None, num_cpus=2)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:

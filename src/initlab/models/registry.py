@@ -43,7 +43,7 @@ def build_model(
             f"model {name!r} raised {type(exc).__name__}: {exc} (called with {shown})"
         ) from None
     if not isinstance(model, nn.Module):
-        raise ConfigError(f"model {name!r} returned a {type(model).__name__}, not a torch.nn.Module")
+        raise ConfigError(f"model {name!r} returned a value of type {type(model).__name__}, not an nn.Module")
     return model
 
 

@@ -56,9 +56,14 @@ def connect(ray: ModuleType, address: str | None, num_cpus: float) -> None:
             if is_loopback(address):
                 _keep_on_loopback()
             ray.init(address=address, runtime_env=runtime_env)
-        else:  # a local instance serves this machine only
+        else:  # a new local instance, even where a cluster runs; it serves this machine only
             _keep_on_loopback()
-            ray.init(num_cpus=math.ceil(num_cpus), include_dashboard=False, runtime_env=runtime_env)
+            ray.init(
+                address="local",
+                num_cpus=math.ceil(num_cpus),
+                include_dashboard=False,
+                runtime_env=runtime_env,
+            )
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.AuthenticationError) as exc:
         hint = (
             "; give the address `ray start --head` printed and, if the head has token authentication "
