@@ -26,8 +26,9 @@ from initlab.errors import ConfigError
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
-#: Fields that say where a run executes, not what it computes; they are left out of the run key.
-PLACEMENT_FIELDS = frozenset({"device"})
+#: Fields that say where a run executes or where its names are found, not what it computes; they are
+#: left out of the run key.
+PLACEMENT_FIELDS = frozenset({"device", "imports"})
 
 
 class RunConfig(BaseModel):
@@ -78,6 +79,14 @@ class RunConfig(BaseModel):
     probes: dict[str, dict[str, Any]] = {}
     """Instruments to attach, by name, with their params (see ``initlab.probes.PROBES``)."""
 
+    # the user's code (see initlab.imports)
+    imports: list[str] = []
+    """Modules imported before the names are resolved, for the models, schemes, probes or datasets
+    they register (sweep workers import them too)."""
+    model_source: str | None = None
+    """Set from the model: the hash of its module's source for a user's model (import path or
+    registered by user code), part of the run key; a value given must match it."""
+
     @model_validator(mode="after")
     def _check_combinations(self) -> RunConfig:
         if self.optimizer != "sgd" and (self.momentum or self.nesterov):
@@ -89,9 +98,11 @@ class RunConfig(BaseModel):
         return self
 
     def key(self) -> str:
-        """A stable hash of the config (placement fields excluded): the run's identity, once the config
-        is resolved (:func:`initlab.train.resolve_config`), which every path that runs configs does."""
-        return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS))
+        """A stable hash of the config (placement fields, and ``model_source`` when None, excluded): the
+        run's identity, once the config is resolved (:func:`initlab.train.resolve_config`), which every
+        path that runs configs does."""
+        unset = {"model_source"} if self.model_source is None else set()
+        return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS | unset))
 
     def label(self) -> str:
         """A short human-readable name: ``mnist-fnn/zero-weight-random-bias(dist=normal)/s0``."""

@@ -8,6 +8,11 @@ and the same one-line errors naming the bad value and the allowed ones.
 
 Arguments the framework passes itself (the model, a generator, the split) are positional or listed in
 ``injected`` and are not user parameters.
+
+A registry made ``importable`` also takes import paths ``package.module:factory`` as names (see
+:mod:`initlab.imports`): the factory — a class or a function — is imported on first use, and its
+named parameters, keyword-only or not, are its user parameters. Names a registry lacks are looked
+for once in the ``initlab.plugins`` entry points before they are refused.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any, Generic, TypeVar
 import pydantic
 
 from initlab.errors import ConfigError, UnknownNameError
+from initlab.imports import import_object, is_import_path, load_plugins
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +67,13 @@ class Entry(Generic[F]):
             default = "required" if finfo.is_required() else repr(finfo.default)
             rows.append((pname, kind, default))
         return rows
+
+    def takes(self, argument: str) -> bool:
+        """Whether the function accepts keyword ``argument`` (e.g. an injected ``num_classes``)."""
+        parameters = inspect.signature(self.fn).parameters
+        return argument in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+        )
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Coerce and check user params; fill defaults. Raise ConfigError naming what is wrong."""
@@ -126,10 +139,16 @@ def _describe_annotation(annotation: Any) -> str:
     return text.replace("typing.", "")
 
 
-def _params_model(name: str, fn: Callable[..., Any], injected: frozenset[str]) -> type[pydantic.BaseModel]:
+def _params_model(
+    name: str,
+    fn: Callable[..., Any],
+    injected: frozenset[str],
+    kinds: frozenset[inspect._ParameterKind] = frozenset({inspect.Parameter.KEYWORD_ONLY}),
+) -> type[pydantic.BaseModel]:
+    """A pydantic model of ``fn``'s parameters of ``kinds``, less the ``injected`` ones."""
     fields: dict[str, Any] = {}
     for pname, p in inspect.signature(fn, eval_str=True).parameters.items():
-        if p.kind is not inspect.Parameter.KEYWORD_ONLY or pname in injected:
+        if p.kind not in kinds or pname in injected:
             continue
         annotation = p.annotation if p.annotation is not inspect.Parameter.empty else Any
         default = ... if p.default is inspect.Parameter.empty else p.default
@@ -141,10 +160,12 @@ def _params_model(name: str, fn: Callable[..., Any], injected: frozenset[str]) -
 class Registry(Generic[F]):
     """A name -> :class:`Entry` map for one kind of thing ("scheme", "model", "dataset", ...)."""
 
-    def __init__(self, kind: str, injected: tuple[str, ...] = ()):
+    def __init__(self, kind: str, injected: tuple[str, ...] = (), *, importable: bool = False):
         self.kind = kind
         self.injected = frozenset(injected)
+        self.importable = importable
         self._entries: dict[str, Entry[F]] = {}
+        self._imported: dict[str, Entry[F]] = {}
 
     def register(self, name: str, **meta: Any) -> Callable[[F], F]:
         """Decorator: register ``fn`` under ``name`` with metadata (family, paper, ...)."""
@@ -159,19 +180,49 @@ class Registry(Generic[F]):
         return decorator
 
     def get(self, name: str) -> Entry[F]:
-        try:
+        """The entry registered as ``name``, or imported from ``name`` if it is an import path."""
+        if name in self._entries:
             return self._entries[name]
-        except KeyError:
-            raise UnknownNameError(self.kind, name, self._entries) from None
+        if self.importable and is_import_path(name):
+            return self._import(name)
+        load_plugins()
+        if name in self._entries:
+            return self._entries[name]
+        error = UnknownNameError(self.kind, name, self._entries)
+        if self.importable:
+            error.args = (f"{error.args[0]}; or an import path package.module:factory",)
+        raise error from None
+
+    def _import(self, path: str) -> Entry[F]:
+        """The entry of the factory at import path ``path``, imported once per process."""
+        if path not in self._imported:
+            fn = import_object(path)
+            if not callable(fn):
+                raise ConfigError(
+                    f"{self.kind} {path!r} is not a class or a function but of type {type(fn).__name__}"
+                )
+            kinds = frozenset({inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY})
+            try:
+                params = _params_model(path.replace(":", "_"), fn, self.injected, kinds)
+            except Exception as exc:
+                raise ConfigError(
+                    f"cannot read the parameters of {self.kind} {path!r}: {type(exc).__name__}: {exc}"
+                ) from None
+            self._imported[path] = Entry(path, fn, params, {"kind": self.kind})
+        return self._imported[path]
 
     def names(self) -> list[str]:
+        load_plugins()
         return list(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        load_plugins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[Entry[F]]:
+        load_plugins()
         return iter(self._entries.values())
 
     def __len__(self) -> int:
+        load_plugins()
         return len(self._entries)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from initlab.config import RunConfig
 from initlab.records import MemorySink
 from initlab.store import Store
 from initlab.sweep import run_sweep
+from initlab.sweep.ray_cluster import connect
 from initlab.train import resolve_config, train
 from sweep_helpers import BLOBS, KillAtStep
 
@@ -25,12 +25,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def ray_address() -> Iterator[str]:
-    """A local Ray instance with 2 CPUs whose workers can import this test suite's helpers."""
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}},
-    )
+    """A local Ray instance with 2 CPUs, on loopback, started as the executor starts one: its workers
+    get this process's path, so they import this test suite's helpers. An address left in the
+    environment (a cluster once started here) does not stop it from starting its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_ADDRESS", "127.0.0.1:9")
+        connect(ray, None, num_cpus=2)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:

@@ -14,6 +14,12 @@ from initlab.store import DEFAULT_PATH
 from initlab.sweep import ENGINES, EXECUTORS, SweepInterrupted, SweepSummary
 
 StoreOption = typer.Option(DEFAULT_PATH, "--store", help="Results database (SQLite).", dir_okay=False)
+ImportOption = typer.Option(
+    None,
+    "--import",
+    help="Import this module first, for the models, schemes, probes or datasets it registers "
+    "(repeatable; the config field `imports`; sweep workers import it too).",
+)
 
 
 def parse_params(assignments: list[str] | None) -> dict[str, Any] | None:

@@ -5,6 +5,10 @@
 1. Each config's key (``RunConfig.key()``) is its identity. Keys whose run in the store is
    ``finished`` or ``diverged`` are done and skipped; the others (never run, ``failed``, or
    ``running`` — left by a killed sweep) run again.
+   A user's model (``package.module:factory``, or registered by the user's code) is built once
+   first, so that a factory that raises stops the sweep before any run starts or row is written.
+   Its module's source hash is part of each run's key (``RunConfig.model_source``): after the
+   module changes, its runs are new runs, and the old ones stay in the store under their hash.
 2. The runs go to an executor as jobs (:mod:`initlab.sweep.jobs`): local worker processes
    (:mod:`initlab.sweep.local`) or Ray tasks (:mod:`initlab.sweep.ray_executor`).
 3. The driver alone writes the store. When a run starts, its key's stale ``running``/``failed``
@@ -32,7 +36,7 @@ from initlab.errors import ConfigError, one_of
 from initlab.records import MetricRow, ProbeRow, RunEnd, RunStart
 from initlab.store import Store
 from initlab.store.export import flatten
-from initlab.sweep.jobs import LOOP, make_jobs
+from initlab.sweep.jobs import LOOP, check_user_models, make_jobs
 from initlab.sweep.local import available_cores, run_local
 from initlab.sweep.progress import SweepProgress, first_line
 from initlab.sweep.ray_executor import run_ray
@@ -159,6 +163,10 @@ def run_sweep(
         keys = [c.key() for c in configs]
         before = db.key_statuses(keys)
         todo = [c for c in configs if before.get(c.key()) not in DONE_STATUSES]
+        check_user_models(todo)
+        if console is not None:
+            for note in source_changes(db, todo):
+                console.print(note, highlight=False, markup=False)
         run_ids = [uuid.uuid4().hex[:12] for _ in todo]
         jobs = make_jobs(todo, run_ids, engine, download=download, callbacks=callbacks)
         if name is not None:
@@ -184,6 +192,25 @@ def run_sweep(
             except KeyboardInterrupt:
                 raise SweepInterrupted(_summary(db, name, keys, skipped, writer, started)) from None
         return _summary(db, name, keys, skipped, writer, started)
+
+
+def source_changes(db: Store, configs: Sequence[RunConfig]) -> list[str]:
+    """A note for each user's model of ``configs`` whose module changed since runs of it were stored:
+    those runs are other keys, kept; the configs run anew."""
+    notes = []
+    for model, source in sorted({(c.model, c.model_source) for c in configs if c.model_source}):
+        stale = [
+            r
+            for r in db.runs(model=model)
+            if r.status in DONE_STATUSES and r.config.get("model_source") != source
+        ]
+        if stale:
+            old = ", ".join(sorted({str(r.config.get("model_source")) for r in stale}))
+            notes.append(
+                f"model {model!r} changed since {len(stale)} runs of it in this store (source {old}, "
+                f"now {source}): these runs are new; the old ones are kept"
+            )
+    return notes
 
 
 def run_labels(configs: Sequence[RunConfig]) -> dict[str, str]:

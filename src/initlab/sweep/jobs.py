@@ -16,10 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from initlab.config import RunConfig
+import torch
+
+from initlab.config import RunConfig, config_key
 from initlab.data import load_dataset
 from initlab.errors import ConfigError, InitlabError, one_of
+from initlab.imports import import_modules
 from initlab.models import build_model
+from initlab.models.registry import is_user_model
 from initlab.records import MetricRow, ProbeRow, RunEnd, RunSink, RunStart
 from initlab.train import Callback, load_splits, train
 from initlab.train.batched import ENGINE as VMAP
@@ -104,9 +108,14 @@ class TrackingSink:
 
 
 def run_job(job: Job, sink: RunSink) -> None:
-    """Train the job's runs, reporting every record to ``sink``; failures are recorded, not raised."""
+    """Train the job's runs, reporting every record to ``sink``; failures are recorded, not raised.
+
+    A worker first imports the modules the configs name in ``imports`` (their configs arrive
+    validated, so nothing else would import them); import-path models import themselves.
+    """
     tracked = TrackingSink(sink)
     try:
+        import_modules(dict.fromkeys(name for config in job.configs for name in config.imports))
         if job.engine == VMAP:
             train_batched(job.configs, sink=tracked, run_ids=job.run_ids, download=job.download)
         else:
@@ -174,10 +183,35 @@ def _check_model(config: RunConfig) -> None:
     Data or model errors are left to the runs, which record them as failures.
     """
     try:
-        data = load_dataset(config.dataset, "test", **config.dataset_params)
-        model = build_model(
-            config.model, input_shape=data.input_shape, num_classes=data.num_classes, **config.model_params
-        )
+        model = _sample_model(config)
     except InitlabError:
         return
-    check_batchable(model, config.model)
+    if model is not None:
+        check_batchable(model, config.model)
+
+
+def check_user_models(configs: Sequence[RunConfig]) -> None:
+    """Build each distinct user's model (import path or registered by user code) of ``configs`` once,
+    so that a factory that raises stops the sweep before any run starts, with its error.
+
+    Data errors are left to the runs, which record them as failures.
+    """
+    seen: set[str] = set()
+    for config in configs:
+        key = config_key(
+            {f: getattr(config, f) for f in ("dataset", "dataset_params", "model", "model_params")}
+        )
+        if key not in seen and is_user_model(config.model):
+            seen.add(key)
+            _sample_model(config)
+
+
+def _sample_model(config: RunConfig) -> torch.nn.Module | None:
+    """``config``'s model built for its dataset's shapes; None when the dataset cannot be loaded."""
+    try:
+        data = load_dataset(config.dataset, "test", **config.dataset_params)
+    except InitlabError:
+        return None
+    return build_model(
+        config.model, input_shape=data.input_shape, num_classes=data.num_classes, **config.model_params
+    )

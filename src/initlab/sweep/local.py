@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 
+from initlab.imports import search_path
 from initlab.records import RunSink
 from initlab.sweep.jobs import DONE, Job, TrackingSink, fail_unended, replay
 
@@ -80,8 +81,9 @@ class _Worker:
 
     def __init__(self, threads: int):
         ours, theirs = socket.socketpair()
-        # The worker imports what this process can: initlab, and the callbacks' modules.
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # The worker imports what this process can: initlab, the user's models and the callbacks'
+        # modules (it also starts in this process's current directory).
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(search_path())}
         with theirs:
             args = [str(theirs.fileno()), str(threads), str(os.getpid())]
             self.process = subprocess.Popen(

@@ -3,7 +3,8 @@
 ``pip install 'initlab[ray]'``. Without an address, a local Ray instance is started with
 ``workers × num_cpus`` CPUs and shut down at the end; with one (``ray start --head`` prints it;
 ``auto`` finds a cluster started on this machine), the sweep runs on that cluster, as wide as it is.
-Every node needs initlab (and its data) installed, as on the driver.
+Every node needs initlab (and its data) installed, as on the driver; how the driver reaches a
+cluster (token, loopback) and how tasks import the user's models is :mod:`initlab.sweep.ray_cluster`.
 
 A task asks Ray for ``num_cpus`` CPUs and runs torch with as many threads. It trains its job with a
 sink that keeps the records in a list and returns them; the driver replays them into the store, which
@@ -14,26 +15,13 @@ retries fails its runs, with Ray's error; a run that raises is recorded as faile
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from types import ModuleType
 
 import torch
 
-from initlab.errors import ConfigError
 from initlab.records import RunSink
 from initlab.sweep.jobs import Job, Message, MessageSink, TrackingSink, fail_unended, replay, run_job
-
-
-def import_ray() -> ModuleType:
-    """The ``ray`` module, or a ConfigError saying how to install it."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "executor 'ray' needs Ray, which is not installed: pip install 'initlab[ray]'"
-        ) from None
-    return ray
+from initlab.sweep.ray_cluster import connect, import_ray
 
 
 def train_job(job: Job, threads: int) -> list[Message]:
@@ -59,13 +47,7 @@ def run_ray(
     ray = import_ray()
     owned = not ray.is_initialized()
     if owned:
-        try:
-            if address:
-                ray.init(address=address)
-            else:
-                ray.init(num_cpus=math.ceil(workers * num_cpus), include_dashboard=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ConfigError(f"cannot start or reach Ray (address {address or 'local'!r}): {exc}") from None
+        connect(ray, address, workers * num_cpus)
     task = ray.remote(train_job).options(num_cpus=num_cpus, max_retries=max_retries)
     threads = max(1, int(num_cpus))
     pending = {task.remote(job, threads): job for job in jobs}

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from initlab.cli.app import app, console
-from initlab.cli.options import StoreOption, parse_params, parse_probes
+from initlab.cli.options import ImportOption, StoreOption, parse_params, parse_probes
 from initlab.config import load_config
 from initlab.records import RunEnd
 from initlab.store import Store, check_store
@@ -44,7 +44,9 @@ class ProgressBar(Callback):
 @app.command()
 def run(
     dataset: str = typer.Option(None, help="Dataset name (see `initlab datasets`)."),
-    model: str = typer.Option(None, help="Model name (see `initlab models`)."),
+    model: str = typer.Option(
+        None, help="Model name (see `initlab models`) or import path package.module:factory."
+    ),
     init: str = typer.Option(None, help="Init scheme (see `initlab schemes`)."),
     init_param: list[str] = typer.Option(None, "--init-param", help="Scheme param key=value (repeatable)."),
     model_param: list[str] = typer.Option(None, "--model-param", help="Model param key=value (repeatable)."),
@@ -67,6 +69,7 @@ def run(
     probe_param: list[str] = typer.Option(
         None, "--probe-param", help="Probe param NAME.key=value (repeatable; turns the probe on)."
     ),
+    import_: list[str] = ImportOption,
     config: Path = typer.Option(None, "--config", help="TOML file with the same fields; flags override it."),
     store: Path = StoreOption,
     download: bool = typer.Option(
@@ -96,6 +99,7 @@ def run(
         "log_every": log_every,
         "device": device,
         "probes": parse_probes(probe, probe_param),
+        "imports": import_ or None,
     }
     cfg = resolve_config(load_config(config, {k: v for k, v in flags.items() if v is not None}))
     check_store(store, create=True)

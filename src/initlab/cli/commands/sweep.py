@@ -13,6 +13,7 @@ from initlab.cli.options import (
     DownloadOption,
     EngineOption,
     ExecutorOption,
+    ImportOption,
     MaxRetriesOption,
     NumCpusOption,
     RayAddressOption,
@@ -54,8 +55,9 @@ def _spec(
     sets: list[str] | None,
     axes: list[str] | None,
     zips: list[str] | None,
+    imports: list[str] | None,
 ) -> SweepSpec:
-    """The sweep from the file and the options."""
+    """The sweep from the file and the options (``--import`` modules go to the base's ``imports``)."""
     if sweep is None and not axes and not sets:
         raise ConfigError(
             "give a sweep file, or the sweep as options: --set key=value and --axis name=values"
@@ -63,7 +65,7 @@ def _spec(
     return load_sweep(
         sweep,
         name=name,
-        base=dict(parse_assignment(a) for a in sets or []),
+        base=dict(parse_assignment(a) for a in sets or []) | ({"imports": imports} if imports else {}),
         axes=dict(parse_axis(a) for a in axes or []),
         zip=[[a.strip() for a in group.split(",")] for group in zips or []],
     )
@@ -82,11 +84,12 @@ def plan(
     set_: list[str] = SetOption,
     axis: list[str] = AxisOption,
     zip_: list[str] = ZipOption,
+    import_: list[str] = ImportOption,
     engine: str = EngineOption,
     store: Path = StoreOption,
 ) -> None:
     """Print the sweep's runs, each with its key and its status in the store."""
-    spec = _spec(sweep, name, set_, axis, zip_)
+    spec = _spec(sweep, name, set_, axis, zip_, import_)
     points = plan_points(spec)
     statuses = {}
     if store.exists():
@@ -119,6 +122,7 @@ def run_sweep_command(
     set_: list[str] = SetOption,
     axis: list[str] = AxisOption,
     zip_: list[str] = ZipOption,
+    import_: list[str] = ImportOption,
     workers: int = WorkersOption,
     threads: int = ThreadsOption,
     executor: str = ExecutorOption,
@@ -131,7 +135,7 @@ def run_sweep_command(
 ) -> int:
     """Run the sweep's runs not yet finished or diverged in the store, and print the outcome."""
     check_sweep_options(executor, engine, ray_address, num_cpus)
-    spec = _spec(sweep, name, set_, axis, zip_)
+    spec = _spec(sweep, name, set_, axis, zip_, import_)
     configs = expand(spec)
     check_store(store, create=True)
     where = f"{executor}" + (f" at {ray_address}" if ray_address else "")
