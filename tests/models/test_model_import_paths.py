@@ -15,6 +15,7 @@ from initlab.config import make_config
 from initlab.errors import ConfigError, UnknownNameError
 from initlab.models import build_model
 from initlab.models.registry import is_user_model, model_source
+from initlab.train import resolve_config
 
 USER_MODULE = '''
 from typing import Literal
@@ -97,26 +98,28 @@ def test_an_unknown_name_mentions_import_paths() -> None:
 
 
 def test_a_config_records_the_path_the_params_and_the_source_hash(user_models: Path) -> None:
-    config = make_config({"dataset": "digits", "model": "usermodels_m:Net", "model_params": {"width": "3"}})
+    config = resolve_config(
+        make_config({"dataset": "digits", "model": "usermodels_m:Net", "model_params": {"width": "3"}})
+    )
     assert (config.model, config.model_params) == ("usermodels_m:Net", {"width": 3})
     assert is_user_model("usermodels_m:Net") and not is_user_model("mlp")
     assert config.model_source == model_source("usermodels_m:Net") and len(config.model_source) == 16
-    assert make_config({"model": "mlp"}).model_source is None
+    assert resolve_config(make_config({"model": "mlp"})).model_source is None
     dumped = config.model_dump(mode="json")
     assert dumped["model_source"] == config.model_source  # what the store keeps
 
 
 def test_a_changed_source_is_a_new_run_and_a_pinned_source_refuses_it(user_models: Path) -> None:
     data = {"dataset": "digits", "model": "usermodels_m:Net"}
-    before = make_config(data)
+    before = resolve_config(make_config(data))
     user_models.write_text(USER_MODULE + "\n# edited\n")
-    after = make_config(data)
+    after = resolve_config(make_config(data))
     assert after.model_source != before.model_source and after.key() != before.key()
-    assert make_config({**data, "model_source": after.model_source}).key() == after.key()
+    assert resolve_config(make_config({**data, "model_source": after.model_source})).key() == after.key()
     with pytest.raises(
         ConfigError, match=rf"model_source='{before.model_source}' is not the source of model"
     ):
-        make_config({**data, "model_source": before.model_source})
+        resolve_config(make_config({**data, "model_source": before.model_source}))
 
 
 def test_imports_register_names_before_they_resolve_and_stay_out_of_the_key(
@@ -131,8 +134,11 @@ def test_imports_register_names_before_they_resolve_and_stay_out_of_the_key(
         "MODELS.register('user-net-m')(Net)\n"
     )
     with pytest.raises(UnknownNameError):
-        make_config({"model": "user-net-m"})
-    config = make_config({"model": "user-net-m", "imports": ["userplugin_m"]})
+        resolve_config(make_config({"model": "user-net-m"}))
+    config = resolve_config(make_config({"model": "user-net-m", "imports": ["userplugin_m"]}))
     assert config.model_source is not None  # registered by the user's code: hashed too
     assert config.key() == config.model_copy(update={"imports": []}).key()
-    assert make_config({}).key() == make_config({"imports": ["userplugin_m"]}).key()
+    assert (
+        resolve_config(make_config({})).key()
+        == resolve_config(make_config({"imports": ["userplugin_m"]})).key()
+    )
