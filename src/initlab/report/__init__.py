@@ -2,11 +2,11 @@
 
 The report reads only the store (never a run held in memory):
 ``load_runs`` -> ``group_conditions`` -> tables (``curve_table``, ``final_table``, ``run_table``,
-``probe_table``) -> figures (``plot_*``) -> ``build_report`` -> ``Report.write``. The probes' charts
-(:mod:`initlab.report.probe_charts`) join every report whose runs recorded them.
+``probe_table``) -> figures (``plot_*``) -> ``build_report`` -> ``Report.write``. The probes' sections
+(:mod:`initlab.report.probe_sections`) join every report whose runs recorded them.
 """
 
-from initlab.report import probe_charts  # noqa: F401  (registers the probes' report sections)
+from initlab.report import probe_sections  # noqa: F401  (registers the probes' report sections)
 from initlab.report.build import PROBE_SECTIONS, build_report, metric_sections, report_store
 from initlab.report.claims import VERDICTS, Claim, Verdict
 from initlab.report.figures import plot_curves, plot_final, plot_metric_vs_param, png_bytes

@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from initlab.errors import ConfigError
+from initlab.report.layout import fit_titles
 from initlab.report.series import identical_to, legend_label, palette, series_styles
 from initlab.report.stats import MIN_INTERVAL_N, metric_range
 from initlab.report.tables import Table
@@ -65,7 +66,8 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
-    """The figure rendered as PNG by the Agg backend."""
+    """The figure rendered as PNG by the Agg backend, its titles wrapped to fit (:func:`fit_titles`)."""
+    fit_titles(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

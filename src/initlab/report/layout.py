@@ -1,0 +1,76 @@
+"""Titles that fit: a panel title wider than its panel is cut off by the next panel or the figure's
+edge ("…norm=non"), so every figure is checked when it is rendered for a report.
+
+:func:`fit_titles` wraps each axes title wider than its axes onto more lines (at word boundaries, then
+anywhere) until it fits; :func:`clipped_titles` lists those that still do not, measured with the
+figure's renderer, so tests can assert that a report has none.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+#: Rounds of wrapping: a layout engine can shrink the axes again after a title grows a line.
+ROUNDS = 3
+
+
+def axes_titles(ax: Axes) -> list[Text]:
+    """The non-empty titles of ``ax`` (left, centre, right) as text artists."""
+    wanted = {ax.get_title(loc) for loc in ("left", "center", "right")} - {""}
+    return [t for t in ax.get_children() if isinstance(t, Text) and t.get_text() in wanted]
+
+
+def titles(fig: Figure) -> list[tuple[Text, float]]:
+    """Every title of ``fig`` with the width it may take, in pixels: an axes title its axes' width, a
+    figure-level text (a suptitle, a row title) the figure's width right of where it starts. Call after
+    a draw, so that positions are final."""
+    renderer = fig.canvas.get_renderer()
+    out = [
+        (title, ax.get_window_extent(renderer).width)
+        for ax in fig.axes
+        if ax.get_visible()
+        for title in axes_titles(ax)
+    ]
+    for text in fig.texts:  # the suptitle is one of them
+        if text.get_visible() and text.get_text():
+            box = text.get_window_extent(renderer)
+            start = box.x0 if text.get_horizontalalignment() == "left" else fig.bbox.x0
+            out.append((text, fig.bbox.x1 - start))
+    return out
+
+
+def clipped_titles(fig: Figure) -> list[str]:
+    """The titles wider than their room (:func:`titles`) or reaching past the figure's edge."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for title, room in titles(fig):
+        box = title.get_window_extent(renderer)
+        if box.width > room + 0.5 or box.x0 < fig.bbox.x0 - 0.5 or box.x1 > fig.bbox.x1 + 0.5:
+            out.append(title.get_text())
+    return out
+
+
+def fit_titles(fig: Figure) -> Figure:
+    """Wrap every title of ``fig`` that is wider than its room, so none is cut off; returns ``fig``."""
+    for _ in range(ROUNDS):
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        changed = False
+        for title, room in titles(fig):
+            ratio = title.get_window_extent(renderer).width / max(room, 1.0)
+            if ratio <= 1.0:
+                continue
+            longest = max(len(line) for line in title.get_text().split("\n"))
+            title.set_text(
+                textwrap.fill(title.get_text().replace("\n", " "), max(8, math.floor(longest / ratio) - 1))
+            )
+            changed = True
+        if not changed:
+            break
+    return fig
