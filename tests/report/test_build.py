@@ -53,6 +53,7 @@ def test_report_store_writes_the_page_figures_and_tables(stores: Stores, tmp_pat
     for title in ("Test accuracy per epoch", "Final test accuracy", "Settings"):
         assert f"<h2>{title}</h2>" in page
     assert "Claims" not in page  # no claims given: no claims section
+    assert '<details class="section"><summary><h2>Settings</h2>' in page  # an appendix: folded
     with (path.parent / "settings.csv").open() as f:
         settings = {r["setting"]: r["value"] for r in csv.DictReader(f)}
     assert settings["val_size"] == "60 (the dataset's default)"  # synthetic-blobs, n=600: a tenth

@@ -140,7 +140,7 @@ def build_report(
     for section in [*probe_sections(store, qualified(conditions, groups), probe_charts), *sections]:
         report.add(section)
     settings = TableBlock("settings", shared_settings(conditions), "settings shared by every condition")
-    report.add(Section("Settings", [settings]))
+    report.add(Section("Settings", [settings], folded=True))
     return report
 
 

@@ -16,6 +16,7 @@ spaced through the report's order. Each caption says which seed a figure shows (
 each condition) or how it averages over seeds; the CSV tables hold every row.
 """
 
-from initlab.report.probe_sections import gradients, signal, symmetry, update_order
+# the import order is the order of the sections on the page
+from initlab.report.probe_sections import update_order, gradients, symmetry, signal  # noqa: I001
 
 __all__ = ["gradients", "signal", "symmetry", "update_order"]

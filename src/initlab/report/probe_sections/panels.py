@@ -77,8 +77,8 @@ def condition_heatmap(
 
 def heatmap_figure(count: int, panels: int = 1, widest: int = 1) -> tuple[Figure, list[Axes], int]:
     """A figure for ``panels`` condition heatmaps of ``count`` rows and up to ``widest`` columns, and how
-    many panels share a row (several when the grids are narrow)."""
-    per_row = 1 if panels == 1 else 2 if widest > 12 else 3
+    many panels share a row (up to four when the grids are narrow: the figure stays short)."""
+    per_row = 1 if panels == 1 else 2 if widest > 12 else 3 if widest > 8 else min(panels, 4)
     grid_rows = math.ceil(panels / per_row)
     row_height = 0.2 if count <= 30 else 0.15
     fig = new_figure(11, grid_rows * (1.6 + row_height * count))
