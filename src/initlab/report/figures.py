@@ -169,7 +169,7 @@ def plot_final(
     """
     labels = final.column("condition")
     colors = colors or palette(labels)
-    fig = new_figure(8, 1.4 + 0.45 * len(labels))
+    fig = new_figure(8, 1.4 + 0.34 * len(labels))
     ax = fig.add_subplot()
     note_at = blended_transform_factory(ax.transAxes, ax.transData)
     for i, row in enumerate(final):

@@ -9,7 +9,7 @@ figure's renderer, so tests can assert that a report has none.
 from __future__ import annotations
 
 import math
-import textwrap
+import re
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -56,8 +56,28 @@ def clipped_titles(fig: Figure) -> list[str]:
     return out
 
 
+def wrap(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width`` characters, broken after spaces, commas and opening
+    parentheses (condition labels such as ``model=resnet-cifar(depth=20,norm=none)`` have few
+    spaces); a piece longer than a line is cut into line-long chunks."""
+    pieces = re.findall(r"[^\s,(]+[,(]?\s*|[\s,(]+", text)
+    chunks = [p[i : i + width] for p in pieces for i in range(0, len(p), width)]
+    lines, line = [], ""
+    for chunk in chunks:
+        if line and len(line) + len(chunk.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += chunk
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
 def fit_titles(fig: Figure) -> Figure:
-    """Wrap every title of ``fig`` that is wider than its room, so none is cut off; returns ``fig``."""
+    """Wrap every title of ``fig`` that is wider than its room, so none is cut off; returns ``fig``.
+
+    Each round wraps the title's original text (:func:`wrap`), so a title wrapped twice reads the same
+    as one wrapped once."""
+    original: dict[Text, str] = {}
     for _ in range(ROUNDS):
         fig.draw_without_rendering()
         renderer = fig.canvas.get_renderer()
@@ -66,10 +86,10 @@ def fit_titles(fig: Figure) -> Figure:
             ratio = title.get_window_extent(renderer).width / max(room, 1.0)
             if ratio <= 1.0:
                 continue
+            text = original.setdefault(title, title.get_text())
             longest = max(len(line) for line in title.get_text().split("\n"))
-            title.set_text(
-                textwrap.fill(title.get_text().replace("\n", " "), max(8, math.floor(longest / ratio) - 1))
-            )
+            width = max(8, math.floor(longest / ratio) - 1)
+            title.set_text(wrap(text, width))
             changed = True
         if not changed:
             break
