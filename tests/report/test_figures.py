@@ -38,7 +38,7 @@ def test_curves_plot_each_conditions_mean_and_band(stores: Stores) -> None:
         "init=zero-weight-random-bias(dist=normal) (identical to init=zeros)  (n=2; 1 diverged; 1 failed)"
     )
     assert (
-        ax.get_xlabel() == "epoch" and ax.get_ylabel() == "test accuracy (mean; band: seeds' range (n < 4))"
+        ax.get_xlabel() == "epoch" and ax.get_ylabel() == "test accuracy\n(mean; band: seeds' range (n < 4))"
     )
     assert len({(line.get_marker(), line.get_linestyle()) for line in lines}) == 4  # each its own style
     assert png_bytes(fig).startswith(b"\x89PNG\r\n\x1a\n")

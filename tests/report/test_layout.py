@@ -21,12 +21,14 @@ def test_a_title_wider_than_its_panel_is_wrapped_until_it_fits() -> None:
     assert left.get_title(loc="left").count("\n") >= 1 and right.get_title() == "short"
 
 
-def test_rendering_for_a_report_fits_the_titles() -> None:
-    fig = new_figure(4, 3)
-    fig.add_subplot().set_title(LONG)
-    assert clipped_titles(fig) == [LONG]
+def test_rendering_for_a_report_fits_the_titles_and_axis_labels() -> None:
+    fig = new_figure(4, 2.5)
+    ax = fig.add_subplot()
+    ax.set_title(LONG)
+    ax.set_ylabel("dead (ReLU) or saturated (tanh, sigmoid) fraction")  # longer than the axes is high
+    assert clipped_titles(fig) == [LONG, "dead (ReLU) or saturated (tanh, sigmoid) fraction"]
     png_bytes(fig)
-    assert clipped_titles(fig) == []
+    assert clipped_titles(fig) == [] and "\n" in ax.get_ylabel()
 
 
 def _joined(text: str) -> str:

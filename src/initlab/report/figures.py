@@ -147,7 +147,7 @@ def plot_curves(
     ax.set_xlabel(x)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     bands = {True: f"{level:.0%} CI", False: f"seeds' range (n < {MIN_INTERVAL_N})"}
-    ax.set_ylabel(f"{metric_label(metric)} (mean; band: {' or '.join(bands[k] for k in sorted(kinds))})")
+    ax.set_ylabel(f"{metric_label(metric)}\n(mean; band: {' or '.join(bands[k] for k in sorted(kinds))})")
     ax.set_title(title or f"{metric_label(metric)} per {x}, mean over seeds")
     fig.legend(loc="outside lower center", ncols=1)
     return fig

@@ -1,9 +1,10 @@
 """Titles that fit: a panel title wider than its panel is cut off by the next panel or the figure's
-edge ("…norm=non"), so every figure is checked when it is rendered for a report.
+edge ("…norm=non"), and a y label longer than its axes runs into the panel above, so every figure is
+checked when it is rendered for a report.
 
-:func:`fit_titles` wraps each axes title wider than its axes onto more lines (at word boundaries, then
-anywhere) until it fits; :func:`clipped_titles` lists those that still do not, measured with the
-figure's renderer, so tests can assert that a report has none.
+:func:`fit_titles` wraps each title and axis label longer than its axes onto more lines (after spaces,
+commas and parentheses, then anywhere) until it fits; :func:`clipped_titles` lists those that still do
+not, measured with the figure's renderer, so tests can assert that a report has none.
 """
 
 from __future__ import annotations
@@ -25,34 +26,52 @@ def axes_titles(ax: Axes) -> list[Text]:
     return [t for t in ax.get_children() if isinstance(t, Text) and t.get_text() in wanted]
 
 
-def titles(fig: Figure) -> list[tuple[Text, float]]:
-    """Every title of ``fig`` with the width it may take, in pixels: an axes title its axes' width, a
-    figure-level text (a suptitle, a row title) the figure's width right of where it starts. Call after
-    a draw, so that positions are final."""
+Room = tuple[Text, float, bool]
+"""A text, the length it may take in pixels, and whether it runs vertically (a y label)."""
+
+
+def titles(fig: Figure) -> list[Room]:
+    """Every title and axis label of ``fig`` with the room it has: an axes title or x label its axes'
+    width, a y label its axes' height, a figure-level text (a suptitle, a row title) the figure's width
+    right of where it starts. Call after a draw, so that positions are final."""
     renderer = fig.canvas.get_renderer()
-    out = [
-        (title, ax.get_window_extent(renderer).width)
-        for ax in fig.axes
-        if ax.get_visible()
-        for title in axes_titles(ax)
-    ]
+    out: list[Room] = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        box = ax.get_window_extent(renderer)
+        out += [(title, box.width, False) for title in [*axes_titles(ax), ax.xaxis.label] if title.get_text()]
+        if ax.yaxis.label.get_text():
+            out.append((ax.yaxis.label, box.height, True))
     for text in fig.texts:  # the suptitle is one of them
         if text.get_visible() and text.get_text():
             box = text.get_window_extent(renderer)
             start = box.x0 if text.get_horizontalalignment() == "left" else fig.bbox.x0
-            out.append((text, fig.bbox.x1 - start))
+            out.append((text, fig.bbox.x1 - start, False))
     return out
 
 
+def _length(text: Text, vertical: bool) -> float:
+    box = text.get_window_extent(text.figure.canvas.get_renderer())
+    return box.height if vertical else box.width
+
+
 def clipped_titles(fig: Figure) -> list[str]:
-    """The titles wider than their room (:func:`titles`) or reaching past the figure's edge."""
+    """The titles and axis labels longer than their room (:func:`titles`) or reaching past the
+    figure's edge."""
     fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
     out = []
-    for title, room in titles(fig):
-        box = title.get_window_extent(renderer)
-        if box.width > room + 0.5 or box.x0 < fig.bbox.x0 - 0.5 or box.x1 > fig.bbox.x1 + 0.5:
-            out.append(title.get_text())
+    for text, room, vertical in titles(fig):
+        box = text.get_window_extent(fig.canvas.get_renderer())
+        outside = (
+            box.x0 < page.x0 - 0.5
+            or box.x1 > page.x1 + 0.5
+            or box.y0 < page.y0 - 0.5
+            or box.y1 > page.y1 + 0.5
+        )
+        if outside or _length(text, vertical) > room + 0.5:
+            out.append(text.get_text())
     return out
 
 
@@ -80,10 +99,9 @@ def fit_titles(fig: Figure) -> Figure:
     original: dict[Text, str] = {}
     for _ in range(ROUNDS):
         fig.draw_without_rendering()
-        renderer = fig.canvas.get_renderer()
         changed = False
-        for title, room in titles(fig):
-            ratio = title.get_window_extent(renderer).width / max(room, 1.0)
+        for title, room, vertical in titles(fig):
+            ratio = _length(title, vertical) / max(room, 1.0)
             if ratio <= 1.0:
                 continue
             text = original.setdefault(title, title.get_text())

@@ -160,7 +160,7 @@ def signal_profiles(
                         marker=styles[condition].marker, markersize=4, markevery=(k % every, every),
                         linestyle=linestyle)  # fmt: skip
         ax.set_xlabel("activation layer from the input")
-        ax.set_ylabel(label)
+        ax.set_title(label, fontsize=10)  # above the panel: too long for a y label
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if log and any(np.nanmax(line.get_ydata(), initial=0) > 0 for line in ax.get_lines()):
             ax.set_yscale("log")
