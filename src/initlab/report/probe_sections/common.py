@@ -21,7 +21,7 @@ MAX_LINES = 8
 #: Layers given their own panel in a per-layer figure (first, evenly spaced, last).
 MAX_LAYER_PANELS = 5
 #: A table of more rows than this is folded under its caption.
-FOLD_ROWS = 60
+FOLD_ROWS = 24
 
 
 @dataclass(frozen=True)
