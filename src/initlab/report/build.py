@@ -37,6 +37,8 @@ PROBE_SECTIONS: Registry[ProbeSectionBuilder] = Registry("probe section")
 
 #: The final table's columns on the page (the CSV holds them all); ``unfinished`` only when any is.
 FINAL_COLUMNS = ("condition", "n", "mean", "interval", "std", "min", "max", "diverged", "failed")
+#: A final table of more conditions than this is folded under its caption (its figure shows the same).
+FOLD_FINAL = 8
 RUN_COLUMNS = ("condition", "seed", "status", "value", "diverged_step", "run_id", "reason")
 
 
@@ -85,6 +87,7 @@ def metric_sections(
                     f"{MIN_INTERVAL_N} runs on); diverged, failed and unfinished runs are counted, not "
                     "averaged",
                     columns=[*FINAL_COLUMNS, *(["unfinished"] if any(final.column("unfinished")) else [])],
+                    collapsed=len(final) > FOLD_FINAL,
                 ),
                 TableBlock(
                     f"runs_{tag}", runs, f"final {name} of every run", columns=RUN_COLUMNS, collapsed=True
