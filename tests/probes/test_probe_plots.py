@@ -18,6 +18,8 @@ def test_inspect_figure_from_rows(tmp_path: Path) -> None:
     probes = [SignalProbe(first=4), GradDistProbe(first=4), UpdateOrderProbe(first=4)]
     run_probes(model, probes, digits_batches(4), optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
     signal, grads, order = (p.rows for p in probes)
+    events = probes[2].events  # the events seen, apart from the `first=` schedule parameter
+    assert events["fc1.weight"]["first_change_step"] == 3 and probes[2].schedule.first == 4
     assert activation_layers(signal) == ["act1", "act2", "act3"]
     fig = inspect_figure(signal, grads, order, title="zero weights, random biases")
     axes = fig.get_axes()

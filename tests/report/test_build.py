@@ -14,11 +14,12 @@ from initlab.report import (
     FigureBlock,
     Section,
     Table,
+    TableBlock,
     build_report,
     final_table,
     group_conditions,
     load_runs,
-    plot_heatmap,
+    plot_final,
     report_store,
 )
 from initlab.store import Store
@@ -52,6 +53,11 @@ def test_report_store_writes_the_page_figures_and_tables(stores: Stores, tmp_pat
     for title in ("Test accuracy per epoch", "Final test accuracy", "Settings"):
         assert f"<h2>{title}</h2>" in page
     assert "Claims" not in page  # no claims given: no claims section
+    assert '<details class="section"><summary><h2>Settings</h2>' in page  # an appendix: folded
+    with (path.parent / "settings.csv").open() as f:
+        settings = {r["setting"]: r["value"] for r in csv.DictReader(f)}
+    assert settings["val_size"] == "60 (the dataset's default)"  # synthetic-blobs, n=600: a tenth
+    assert settings["train_size"] == "the training split less the 60 validation samples"
 
 
 def test_filters_and_metric_choose_what_is_reported(stores: Stores, tmp_path: Path) -> None:
@@ -71,8 +77,7 @@ def test_claims_and_study_sections_come_in_order(stores: Stores, tmp_path: Path)
     with Store(stores.main) as store:
         conditions = group_conditions(load_runs(store))
         claims = [Claim("zeros-majority", "zeros stays at chance", "holds", {"accuracy": 0.25})]
-        extra = Section("Bias scale", [FigureBlock.of("heat", plot_heatmap(Table.from_rows([
-            {"step": 0, "layer": "fc1", "value": 1.0}]), facet=None))])  # fmt: skip
+        extra = Section("Bias scale", [FigureBlock.of("heat", plot_final(final_table(conditions)))])
         report = build_report(store, conditions, title="study", claims=claims, sections=[extra])
     assert [s.title for s in report.sections] == [
         "Claims", "Test accuracy per epoch", "Final test accuracy", "Bias scale", "Settings",
@@ -90,7 +95,7 @@ def test_registered_probe_sections_join_reports_whose_runs_have_rows(stores: Sto
     @charts.register(PROBE)
     def weight_norms(rows: Table) -> Section:
         seen.append(rows)
-        return Section("Weight norms", [FigureBlock.of("weight_norms", plot_heatmap(rows))])
+        return Section("Weight norms", [TableBlock("weight_norms", rows)])
 
     with Store(stores.main) as store:
         report = build_report(store, group_conditions(load_runs(store)), probe_charts=charts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 import matplotlib
@@ -11,18 +10,11 @@ import pytest
 from matplotlib.collections import PolyCollection
 
 from initlab.errors import ConfigError
-from initlab.report.figures import (
-    plot_curves,
-    plot_final,
-    plot_heatmap,
-    plot_lines_by_layer,
-    plot_metric_vs_param,
-    png_bytes,
-)
+from initlab.report.figures import plot_curves, plot_final, plot_metric_vs_param, png_bytes
 from initlab.report.runs import group_conditions, load_runs
-from initlab.report.tables import Table, curve_table, final_table, probe_table, run_table
+from initlab.report.tables import Table, curve_table, final_table, run_table
 from initlab.store import Store
-from report_stores import PROBE, PROBE_STEPS, Stores
+from report_stores import Stores
 
 
 def _conditions(path: Path):
@@ -42,8 +34,13 @@ def test_curves_plot_each_conditions_mean_and_band(stores: Stores) -> None:
     for line, condition in zip(lines, conditions, strict=True):
         assert list(line.get_ydata()) == curves.where(condition=condition.label).column("mean")
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend[3] == "init=zero-weight-random-bias(dist=normal)  (n=2; 1 diverged; 1 failed)"
-    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "test accuracy (mean, 95% CI band)"
+    assert legend[3] == (  # both stay at the majority class, epoch by epoch: the legend says so
+        "init=zero-weight-random-bias(dist=normal) (identical to init=zeros)  (n=2; 1 diverged; 1 failed)"
+    )
+    assert (
+        ax.get_xlabel() == "epoch" and ax.get_ylabel() == "test accuracy\n(mean; band: seeds' range (n < 4))"
+    )
+    assert len({(line.get_marker(), line.get_linestyle()) for line in lines}) == 4  # each its own style
     assert png_bytes(fig).startswith(b"\x89PNG\r\n\x1a\n")
 
 
@@ -77,29 +74,29 @@ def test_metric_vs_param_marks_diverged_points_on_a_log_axis(stores: Stores) -> 
         plot_metric_vs_param(Table(final.columns, ({**final.rows[0], "lr": 0.0},)), param="lr")
 
 
-def test_heatmap_and_lines_show_the_mean_over_seeds_per_layer_and_step(stores: Stores) -> None:
-    conditions = _conditions(stores.main)
-    with Store(stores.main) as store:
-        rows = probe_table(store, conditions, PROBE)
-    layers = list(dict.fromkeys(rows.column("layer")))
-    label = "init=zero-weight-random-bias(dist=uniform)"
-    runs = rows.where(condition=label)
-    expected = np.array(
-        [[statistics.fmean(runs.where(layer=layer, step=step).column("value")) for step in range(PROBE_STEPS)]
-         for layer in layers]
+def _curve_rows(condition: str, means: list[float], n: int, spread: float) -> list[dict[str, object]]:
+    return [
+        {"condition": condition, "metric": "test_accuracy", "epoch": e, "n": n, "mean": m,
+         "ci_low": m - spread, "ci_high": m + spread, "min": m - spread / 10, "max": m + spread / 10}
+        for e, m in enumerate(means)
+    ]  # fmt: skip
+
+
+def test_identical_curves_stay_visible_and_say_so() -> None:
+    flat = [0.1135, 0.1135, 0.1135]
+    curves = Table.from_rows(
+        _curve_rows("uniform", flat, 5, 0.0) + _curve_rows("normal", flat, 5, 0.0)
+        + _curve_rows("default", [0.9, 0.95, 0.97], 5, 0.01)
     )  # fmt: skip
-    heat = plot_heatmap(rows, title="weight norms")
-    panels = [ax for ax in heat.axes if ax.get_images()]
-    assert [ax.get_title() for ax in panels] == [c.label for c in conditions[:3]]
-    np.testing.assert_allclose(panels[2].get_images()[0].get_array(), expected, rtol=1e-12)
-    assert [t.get_text() for t in panels[2].get_yticklabels()] == layers
-    lines = plot_lines_by_layer(rows, value_label="weight norm")
-    panel = next(ax for ax in lines.axes if ax.get_title() == label)
-    for line, want in zip(panel.get_lines(), expected, strict=True):
-        np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-12)
-    assert panel.get_ylabel() == "weight norm"
-    with pytest.raises(ConfigError, match="empty table"):
-        plot_heatmap(rows.where(name="no-such-name"))
+    fig = plot_curves(curves)
+    uniform, normal, _ = fig.axes[0].get_lines()
+    assert uniform.get_linestyle() != normal.get_linestyle() and uniform.get_marker() != normal.get_marker()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["uniform", "normal (identical to uniform)", "default"]
+    distinct = Table.from_rows(
+        _curve_rows("uniform", flat, 5, 0.0) + _curve_rows("normal", [0.1, 0.2, 0.3], 5, 0.0)
+    )
+    assert "identical" not in " ".join(t.get_text() for t in plot_curves(distinct).legends[0].get_texts())
 
 
 def test_metric_vs_param_draws_one_line_per_series_in_parameter_order() -> None:
@@ -117,42 +114,26 @@ def test_metric_vs_param_draws_one_line_per_series_in_parameter_order() -> None:
     assert [a.get_text() for a in top.texts] == ["1/3 diverged"]
 
 
-def test_accuracy_intervals_are_drawn_within_0_and_1_and_kept_in_the_tables() -> None:
-    """Two seeds give a t interval of ±12.7 standard errors: the figures clip it to [0, 1]."""
-    curves = Table.from_rows(
-        [
-            {
-                "condition": "a",
-                "metric": "test_accuracy",
-                "epoch": e,
-                "n": 2,
-                "mean": m,
-                "ci_low": m - 0.9,
-                "ci_high": m + 0.9,
-            }
-            for e, m in enumerate([0.1, 0.5, 0.95])
-        ]
-    )
-    (ax,) = plot_curves(curves).axes
-    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+def test_accuracy_intervals_stay_within_0_and_1_and_need_four_runs() -> None:
+    """Two seeds give a t interval of ±12.7 standard errors: curves shade the seeds' range instead, the
+    final plot draws no error bar; from four runs the interval is drawn, clipped to [0, 1]."""
+    few = plot_curves(Table.from_rows(_curve_rows("a", [0.1, 0.5, 0.95], 2, 0.9)))
+    (band,) = [c for c in few.axes[0].collections if isinstance(c, PolyCollection)]
     ys = band.get_paths()[0].vertices[:, 1]
-    assert ys.min() == 0.0 and ys.max() == 1.0
+    assert (ys.min(), ys.max()) == pytest.approx((0.01, 1.0))  # min–max of the seeds, capped at 1
+    many = plot_curves(Table.from_rows(_curve_rows("a", [0.1, 0.5, 0.95], 4, 0.9)))
+    (band,) = [c for c in many.axes[0].collections if isinstance(c, PolyCollection)]
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert (ys.min(), ys.max()) == (0.0, 1.0) and many.axes[0].get_ylabel().endswith("band: 95% CI)")
 
-    final = Table.from_rows(
-        [
-            {
-                "condition": "a",
-                "metric": "test_accuracy",
-                "runs": 2,
-                "n": 2,
-                "mean": 0.95,
-                "ci_half_width": 0.4,
-                "level": 0.95,
-            }
-        ]
-    )
-    (ax,) = plot_final(final).axes
+    def final(n: int) -> Table:
+        row = {"condition": "a", "metric": "test_accuracy", "runs": n, "n": n, "mean": 0.95,
+               "ci_half_width": 0.4, "level": 0.95}  # fmt: skip
+        return Table.from_rows([row])
+
+    (ax,) = plot_final(final(2)).axes
+    assert not [c for c in ax.collections if c.get_segments()]  # no error bar from two runs
+    (ax,) = plot_final(final(4)).axes
     (bar,) = [c for c in ax.collections if c.get_segments()]
     (start, end), *_ = bar.get_segments()
     assert (start[0], end[0]) == pytest.approx((0.55, 1.0))
-    assert final.rows[0]["ci_half_width"] == 0.4  # the table keeps the interval as computed

@@ -12,6 +12,7 @@ from initlab.errors import ConfigError
 from initlab.report import (
     Claim,
     ClaimsBlock,
+    Details,
     FigureBlock,
     Report,
     Section,
@@ -93,3 +94,20 @@ def test_cells_format_numbers_and_missing_values() -> None:
         "—", "—", "true", "3", "0.9765", "x",
     ]  # fmt: skip
     assert format_cell(0.976543, ".2%") == "97.65%"
+
+
+def test_sections_and_blocks_fold_and_their_files_are_still_written(tmp_path: Path) -> None:
+    table = Table.from_rows([{"a": 1}])
+    folded = Details("per condition", [TableBlock("inner", table), Text("deep")])
+    report = Report("r", sections=[
+        Section("Open", [Text("shown"), folded]),
+        Section("Appendix", [TableBlock("appendix", table)], folded=True),
+    ])  # fmt: skip
+    page = render(report)
+    open_part, appendix = page.split('<section id="appendix">')
+    assert "<h2>Open</h2><p>shown</p><details><summary>per condition</summary>" in open_part
+    assert open_part.index("deep") < open_part.index("</details>")  # the folded blocks sit inside
+    assert appendix.startswith('<details class="section"><summary><h2>Appendix</h2></summary>')
+    assert "<details open>" in render(Report("r", sections=[Section("s", [Details("d", [], open=True)])]))
+    report.write(tmp_path)
+    assert {p.name for p in tmp_path.glob("*.csv")} == {"inner.csv", "appendix.csv"}

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from initlab.errors import ConfigError
-from initlab.report.stats import mean_ci, t_quantile
+from initlab.report.stats import bounded, interval_text, mean_ci, t_quantile
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,13 @@ def test_bad_input_is_refused_with_the_value_named() -> None:
         mean_ci([0.5, 0.6], 1.5)
     with pytest.raises(ConfigError, match="df=0"):
         t_quantile(0.975, 0)
+
+
+def test_printed_intervals_need_four_runs_and_stay_within_the_metrics_range() -> None:
+    two = mean_ci([0.2, 0.9])
+    assert two.low < 0 and two.high > 1  # t_{.975,1} = 12.7: the raw interval leaves [0, 1]
+    assert interval_text(two, "test_accuracy") == "n=2: n too small for an interval"
+    high = mean_ci([0.97, 0.99, 0.999, 0.93])
+    assert high.high > 1 and interval_text(high, "test_accuracy") == f"[{high.low:.4g}, 1]"
+    assert interval_text(high, "test_loss") == f"[{high.low:.4g}, {high.high:.4g}]"  # a loss is unbounded
+    assert bounded(-0.5, math.nan, "val_accuracy")[0] == 0.0 and math.isnan(bounded(-0.5, math.nan, "x")[1])

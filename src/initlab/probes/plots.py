@@ -3,6 +3,10 @@
 Every function draws on a matplotlib ``Axes`` from rows (``probe.rows`` or the store's
 ``Store.probe_rows``), never from a live model, so reports can redraw them from the store. Figures
 are plain ``matplotlib.figure.Figure`` objects (no pyplot state; saved with the Agg backend).
+
+:func:`heatmap` is the one heatmap of the project: the update-order chart here and every heatmap of
+the reports (:mod:`initlab.report.probe_sections`) draw with it, so missing cells, whole-number
+colour bars and annotations look the same everywhere.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import BoundaryNorm, Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator
+from matplotlib.image import AxesImage
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from initlab.probes.grad_dist import QUANTILE_NAMES
 from initlab.probes.table import layers, pivot, select, steps
@@ -27,15 +34,19 @@ def activation_layers(rows: Sequence[ProbeRow]) -> list[str]:
     return [layer for layer in layers(select(rows, name="mean")) if layer not in weights]
 
 
-#: At most this many tick labels name layers on an axis; deeper models label every k-th layer.
+#: At most this many tick labels name layers (or steps) on an axis; more label every k-th one.
 MAX_LAYER_LABELS = 40
+#: Colour of heatmap cells without a value (NaN), and at most this many whole values get a colour each.
+MISSING = "0.85"
+MAX_LEVELS = 256
 #: The quantile bands drawn, outermost first: (low, high, opacity).
 BANDS = (("min", "max", 0.15), ("p01", "p99", 0.3), ("p25", "p75", 0.5))
 
 
 def layer_ticks(ax: Axes, axis: str, names: Sequence[str], *, rotation: int = 0) -> None:
-    """Name positions 0..n−1 of ``axis`` ("x" or "y") after ``names``, labelling every k-th one when
-    there are more than :data:`MAX_LAYER_LABELS` (a 50-layer model stays readable)."""
+    """Name positions 0..n−1 of ``axis`` ("x" or "y") after ``names`` (layers, or the steps of a
+    heatmap's columns), labelling every k-th one when there are more than :data:`MAX_LAYER_LABELS`
+    (a 50-layer model stays readable); the last is always named."""
     every = max(1, math.ceil(len(names) / MAX_LAYER_LABELS))
     at = list(range(0, len(names), every))
     if names and at[-1] != len(names) - 1:
@@ -45,6 +56,63 @@ def layer_ticks(ax: Axes, axis: str, names: Sequence[str], *, rotation: int = 0)
         ax.set_xticks(at, labels, rotation=rotation, fontsize="x-small")
     else:
         ax.set_yticks(at, labels, rotation=rotation, fontsize="x-small")
+
+
+def heatmap(
+    ax: Axes,
+    grid: np.ndarray,
+    *,
+    label: str,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    whole: bool = False,
+    blank: np.ndarray | None = None,
+    annotate: str | None = None,
+    marks: np.ndarray | None = None,
+    colorbar: str = "right",
+) -> AxesImage:
+    """Draw ``grid`` (rows × columns) cell by cell with a colour bar labelled ``label``.
+
+    NaN cells are grey (no value); cells where ``blank`` is True are white (e.g. a layer a shallower
+    model lacks, or a step without change). ``whole``: the values are whole numbers (steps, ranks), so
+    the colour bar is discrete, one colour and at most a dozen integer ticks, instead of a continuous
+    scale that suggests values in between. ``annotate`` (a format such as ``"{:.1f}"``) writes each
+    value in its cell, with ``*`` where ``marks`` is True, in black or white for contrast.
+    """
+    finite = grid[np.isfinite(grid)]
+    low = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
+    high = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
+    high = high if high > low else low + 1
+    colors = matplotlib.colormaps[cmap]
+    norm: Normalize = Normalize(low, high)
+    if whole and high - low < MAX_LEVELS:
+        levels = np.arange(math.floor(low), math.ceil(high) + 1)
+        colors = colors.resampled(len(levels))
+        norm = BoundaryNorm(np.append(levels, levels[-1] + 1) - 0.5, len(levels))
+    image = ax.imshow(np.ma.masked_invalid(grid), aspect="auto", interpolation="nearest",
+                      cmap=colors.with_extremes(bad=MISSING), norm=norm)  # fmt: skip
+    if blank is not None and blank.any():
+        white = np.zeros((*grid.shape, 4))
+        white[blank] = 1.0
+        ax.imshow(white, aspect="auto", interpolation="nearest")
+    bar = ax.figure.colorbar(
+        image, ax=ax, label=label, location=colorbar, fraction=0.04, pad=0.01, shrink=0.9
+    )
+    if whole:
+        ticks = MaxNLocator(nbins=12, integer=True).tick_values(low, high)
+        bar.set_ticks([t for t in ticks if low <= t <= high])
+        bar.minorticks_off()
+    if annotate is not None:
+        rows = grid.shape[0]
+        middle = (low + high) / 2
+        for i, j in zip(*np.nonzero(np.isfinite(grid)), strict=True):
+            star = "*" if marks is not None and marks[i, j] else ""
+            color = "white" if grid[i, j] < middle else "black"
+            text = annotate.format(grid[i, j]) + star
+            ax.text(j, i, text, ha="center", va="center", fontsize=6 if rows > 30 else 7, color=color)
+    ax.grid(False)
+    return image
 
 
 def layer_profile(
@@ -139,31 +207,46 @@ def quantiles_over_steps(ax: Axes, rows: Sequence[ProbeRow], layer: str, *, pref
 
 
 def update_order_chart(ax: Axes, rows: Sequence[ProbeRow]) -> None:
-    """Parameters × steps: colour log10 of each step's ‖Δ‖ (blank: no change at all), with a marker
-    at each parameter's first non-zero gradient (○) and first change (●)."""
+    """Parameters × recorded steps: colour log10 of each step's ‖Δ‖ (white: no change at all; grey: a
+    step where only events were recorded), with a marker at each parameter's first non-zero gradient
+    (○) and first change (●).
+
+    One column per recorded step (the probe records the first steps, then every k-th): a step axis
+    drawn to scale would squeeze the first steps, where the events happen, against its edge. Dotted
+    lines mark where the recorded steps skip some.
+    """
     table = pivot(rows, "delta_norm")
     names = list(table)
     if not names:
         return
-    all_steps = steps(select(rows, name="delta_norm"))
-    grid = np.full((len(names), len(all_steps)), np.nan)
-    for i, param in enumerate(names):
-        for j, step in enumerate(all_steps):
-            value = table[param].get(step, 0.0)
-            if value > 0:
-                grid[i, j] = math.log10(value)
-    image = ax.imshow(grid, aspect="auto", interpolation="nearest", cmap="viridis",
-                      extent=(all_steps[0] - 0.5, all_steps[-1] + 0.5, len(names) - 0.5, -0.5))  # fmt: skip
-    ax.figure.colorbar(image, ax=ax, label="log10 ‖Δ‖ of the step")
     index = {param: i for i, param in enumerate(names)}
+    events = {
+        e: [r for r in select(rows, name=e) if r.layer in index]
+        for e in ("first_grad_step", "first_change_step")
+    }
+    columns = sorted(
+        set(steps(select(rows, name="delta_norm"))) | {int(r.value) for e in events.values() for r in e}
+    )
+    at = {step: j for j, step in enumerate(columns)}
+    grid = np.full((len(names), len(columns)), np.nan)
+    for i, param in enumerate(names):
+        for step, value in table[param].items():
+            grid[i, at[step]] = math.log10(value) if value > 0 else -math.inf if value == 0 else math.nan
+    heatmap(
+        ax, np.where(np.isinf(grid), np.nan, grid), label="log10 ‖Δ‖ of the step", blank=np.isneginf(grid)
+    )
     size = 6 if len(names) <= 40 else 3
     for event, face in (("first_grad_step", "none"), ("first_change_step", "red")):
-        marks = [(r.value, index[r.layer]) for r in select(rows, name=event) if r.layer in index]
-        if marks:
-            xs, ys = zip(*marks, strict=True)
+        if events[event]:
+            xs = [at[int(r.value)] for r in events[event]]
+            ys = [index[r.layer] for r in events[event]]
             ax.plot(xs, ys, "o", color="red", markersize=size, markerfacecolor=face, linestyle="none")
+    for j in range(len(columns) - 1):
+        if columns[j + 1] - columns[j] > 1:
+            ax.axvline(j + 0.5, color="0.4", linestyle=":", linewidth=0.8)
     layer_ticks(ax, "y", names)
-    ax.set_xlabel("step (○ first non-zero gradient, ● first change)")
+    layer_ticks(ax, "x", [str(s) for s in columns])
+    ax.set_xlabel("recorded step (○ first non-zero gradient, ● first change)")
 
 
 def inspect_figure(

@@ -69,7 +69,7 @@ class UpdateOrderProbe(Probe):
     ):
         super().__init__(first=first, every=every)
         self.rel_threshold = rel_threshold
-        self.first: dict[str, dict[str, int]] = {}
+        self.events: dict[str, dict[str, int]] = {}
         """``{param: {event: step}}`` of the events seen so far."""
         self._params: dict[str, nn.Parameter] = {}
         self._unseen = 0
@@ -88,7 +88,7 @@ class UpdateOrderProbe(Probe):
     ) -> Self:
         super().attach(model, inputs=inputs, optimizer=optimizer)
         self._params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-        self.first = {n: {} for n in self._params}
+        self.events = {n: {} for n in self._params}
         self._unseen = len(EVENTS) * len(self._params)
         self._buffers = {n: torch.empty_like(p) for n, p in self._params.items()}
         self._snapshot(self._params)
@@ -101,11 +101,11 @@ class UpdateOrderProbe(Probe):
     @property
     def pending(self) -> list[str]:
         """Parameters that have not had every event yet."""
-        return [n for n, seen in self.first.items() if len(seen) < len(EVENTS)]
+        return [n for n, seen in self.events.items() if len(seen) < len(EVENTS)]
 
     def summary(self) -> dict[str, dict[str, int | None]]:
         """``{param: {event: step or None}}`` for every parameter, in the model's order."""
-        return {n: {e: seen.get(e) for e in EVENTS} for n, seen in self.first.items()}
+        return {n: {e: seen.get(e) for e in EVENTS} for n, seen in self.events.items()}
 
     def record(self, step: int) -> list[ProbeRow]:
         """Compare the parameters now (after optimizer step ``step``) with their snapshot, then take a
@@ -121,7 +121,7 @@ class UpdateOrderProbe(Probe):
         overwritten with the change."""
         rows: list[ProbeRow] = []
         for name, before in self._before.items():
-            param, seen = self._params[name], self.first[name]
+            param, seen = self._params[name], self.events[name]
             grad = param.grad
             grad_norm = float(torch.linalg.vector_norm(grad)) if per_step and grad is not None else 0.0
             # a norm can underflow to 0: then the largest magnitude tells (a NaN counts as non-zero)
@@ -146,7 +146,7 @@ class UpdateOrderProbe(Probe):
         return self._keep(rows)
 
     def _event(self, rows: list[ProbeRow], step: int, name: str, event: str) -> None:
-        self.first[name][event] = step
+        self.events[name][event] = step
         self._unseen -= 1
         rows.append(ProbeRow(step, name, event, float(step)))
 

@@ -2,24 +2,17 @@
 
 The report reads only the store (never a run held in memory):
 ``load_runs`` -> ``group_conditions`` -> tables (``curve_table``, ``final_table``, ``run_table``,
-``probe_table``) -> figures (``plot_*``) -> ``build_report`` -> ``Report.write``. The probes' charts
-(:mod:`initlab.report.probe_charts`) join every report whose runs recorded them.
+``probe_table``) -> figures (``plot_*``) -> ``build_report`` -> ``Report.write``. The probes' sections
+(:mod:`initlab.report.probe_sections`) join every report whose runs recorded them.
 """
 
-from initlab.report import probe_charts  # noqa: F401  (registers the probes' report sections)
+from initlab.report import probe_sections  # noqa: F401  (registers the probes' report sections)
 from initlab.report.build import PROBE_SECTIONS, build_report, metric_sections, report_store
 from initlab.report.claims import VERDICTS, Claim, Verdict
-from initlab.report.figures import (
-    palette,
-    plot_curves,
-    plot_final,
-    plot_heatmap,
-    plot_lines_by_layer,
-    plot_metric_vs_param,
-    png_bytes,
-)
-from initlab.report.html import ClaimsBlock, FigureBlock, Report, Section, TableBlock, Text
+from initlab.report.figures import plot_curves, plot_final, plot_metric_vs_param, png_bytes
+from initlab.report.html import ClaimsBlock, Details, FigureBlock, Report, Section, TableBlock, Text
 from initlab.report.runs import Condition, StoredRun, group_conditions, load_runs
+from initlab.report.series import palette
 from initlab.report.stats import Interval, mean_ci, t_quantile
 from initlab.report.tables import Table, curve_table, final_table, probe_table, run_table
 
@@ -29,6 +22,7 @@ __all__ = [
     "Claim",
     "ClaimsBlock",
     "Condition",
+    "Details",
     "FigureBlock",
     "Interval",
     "Report",
@@ -48,8 +42,6 @@ __all__ = [
     "palette",
     "plot_curves",
     "plot_final",
-    "plot_heatmap",
-    "plot_lines_by_layer",
     "plot_metric_vs_param",
     "png_bytes",
     "probe_table",

@@ -14,14 +14,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import initlab
-from initlab.errors import ConfigError
+from initlab.data import default_val_size
+from initlab.errors import ConfigError, InitlabError
 from initlab.registry import Registry
 from initlab.report.claims import Claim
-from initlab.report.figures import metric_label, palette, plot_curves, plot_final
+from initlab.report.figures import metric_label, plot_curves, plot_final
 from initlab.report.html import ClaimsBlock, FigureBlock, Report, Section, TableBlock
 from initlab.report.runs import Condition, format_value, group_conditions, load_runs
+from initlab.report.series import palette
+from initlab.report.stats import MIN_INTERVAL_N
 from initlab.report.tables import Table, curve_table, final_table, probe_table, run_table
 from initlab.store import Store
 from initlab.store.export import flatten
@@ -32,7 +36,9 @@ ProbeSectionBuilder = Callable[[Table], Section]
 PROBE_SECTIONS: Registry[ProbeSectionBuilder] = Registry("probe section")
 
 #: The final table's columns on the page (the CSV holds them all); ``unfinished`` only when any is.
-FINAL_COLUMNS = ("condition", "n", "mean", "ci_low", "ci_high", "std", "min", "max", "diverged", "failed")
+FINAL_COLUMNS = ("condition", "n", "mean", "interval", "std", "min", "max", "diverged", "failed")
+#: A final table of more conditions than this is folded under its caption (its figure shows the same).
+FOLD_FINAL = 8
 RUN_COLUMNS = ("condition", "seed", "status", "value", "diverged_step", "run_id", "reason")
 
 
@@ -59,8 +65,9 @@ def metric_sections(
                 FigureBlock.of(
                     f"curves_{tag}",
                     plot_curves(curves, final=final, colors=colors),
-                    f"{name} per epoch: mean over finished runs, shaded {ci} (Student t; drawn within the "
-                    "metric's range, the CSV holds the interval as computed)",
+                    f"{name} per epoch: mean over finished runs, shaded {ci} (Student t, within the "
+                    f"metric's range) where every epoch has at least {MIN_INTERVAL_N} runs, else the range "
+                    "of the seeds (fewer runs give no meaningful interval)",
                 ),
                 TableBlock(f"curves_{tag}", curves, f"{name} per epoch and condition", collapsed=True),
             ],
@@ -71,14 +78,16 @@ def metric_sections(
                 FigureBlock.of(
                     f"final_{tag}",
                     plot_final(final, runs=runs, colors=colors),
-                    f"final {name}: mean with {ci}; dots are single seeds",
+                    f"final {name}: mean with {ci} from {MIN_INTERVAL_N} runs on; dots are single seeds",
                 ),
                 TableBlock(
                     f"final_{tag}",
                     final,
-                    f"final {name} over finished runs (mean ± {ci}); diverged, failed and unfinished "
-                    "runs are counted, not averaged",
+                    f"final {name} over finished runs (mean, {ci} within the metric's range from "
+                    f"{MIN_INTERVAL_N} runs on); diverged, failed and unfinished runs are counted, not "
+                    "averaged",
                     columns=[*FINAL_COLUMNS, *(["unfinished"] if any(final.column("unfinished")) else [])],
+                    collapsed=len(final) > FOLD_FINAL,
                 ),
                 TableBlock(
                     f"runs_{tag}", runs, f"final {name} of every run", columns=RUN_COLUMNS, collapsed=True
@@ -134,7 +143,7 @@ def build_report(
     for section in [*probe_sections(store, qualified(conditions, groups), probe_charts), *sections]:
         report.add(section)
     settings = TableBlock("settings", shared_settings(conditions), "settings shared by every condition")
-    report.add(Section("Settings", [settings]))
+    report.add(Section("Settings", [settings], folded=True))
     return report
 
 
@@ -175,13 +184,30 @@ def run_metadata(store: Store, conditions: Sequence[Condition], metric: str, lev
 
 
 def shared_settings(conditions: Sequence[Condition]) -> Table:
-    """The flattened config settings every condition shares (what differs is in the labels)."""
-    flats = [flatten(c.config) for c in conditions]
+    """The flattened config settings every condition shares (what differs is in the labels), with the
+    data sizes as the runs used them (:func:`resolved_sizes`)."""
+    flats = [{**flatten(c.config), **resolved_sizes(c.config)} for c in conditions]
     shared = {k: v for k, v in flats[0].items() if all(f.get(k) == v for f in flats)}
     return Table.from_rows(
         ({"setting": k, "value": None if v is None else format_value(v)} for k, v in sorted(shared.items())),
         ["setting", "value"],
     )
+
+
+def resolved_sizes(config: Mapping[str, Any]) -> dict[str, str]:
+    """``val_size`` and ``train_size`` as a run of ``config`` used them, where the config left them to
+    the defaults (None): the dataset's validation size, and the rest of its training split."""
+    sizes: dict[str, str] = {}
+    val = config.get("val_size")
+    if val is None:
+        try:
+            val = default_val_size(config["dataset"], **config.get("dataset_params", {}))
+        except InitlabError:  # a dataset this installation does not know: keep what the store says
+            return sizes
+        sizes["val_size"] = f"{val:,} (the dataset's default)"
+    if config.get("train_size") is None:
+        sizes["train_size"] = f"the training split less the {val:,} validation samples"
+    return sizes
 
 
 def report_store(

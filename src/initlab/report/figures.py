@@ -3,26 +3,32 @@
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global state,
 rendered by the Agg backend), so studies, instruments and notebooks can reuse them; :func:`png_bytes`
 renders one. Colours follow a ``{condition label: colour}`` map (:func:`palette`) so that one
-condition has one colour in every figure of a report.
+condition has one colour in every figure of a report; each condition also has its own marker and line
+style, and a curve equal to another's says so in the legend (:mod:`initlab.report.series`).
+
+Intervals are drawn within the metric's range; below ``MIN_INTERVAL_N`` runs a t interval says
+nothing (it spans most of [0, 1]), so curves shade the seeds' range (min–max) instead and the final
+plot draws the seeds without an error bar (:mod:`initlab.report.stats`).
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec
 
 import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from initlab.errors import ConfigError
+from initlab.report.layout import fit_titles
+from initlab.report.series import identical_to, legend_label, palette, series_styles
+from initlab.report.stats import MIN_INTERVAL_N, metric_range
 from initlab.report.tables import Table
 
 STYLE = {
@@ -60,16 +66,11 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
-    """The figure rendered as PNG by the Agg backend."""
+    """The figure rendered as PNG by the Agg backend, its titles wrapped to fit (:func:`fit_titles`)."""
+    fit_titles(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
-
-
-def palette(labels: Sequence[str]) -> dict[str, Any]:
-    """One colour per label, in order (tab10, then tab20 beyond ten labels)."""
-    cmap = matplotlib.colormaps["tab10" if len(labels) <= 10 else "tab20"]
-    return {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
 
 
 def metric_label(metric: str) -> str:
@@ -77,16 +78,11 @@ def metric_label(metric: str) -> str:
     return metric.replace("_", " ")
 
 
-def metric_range(metric: str) -> tuple[float, float]:
-    """The values ``metric`` can take: [0, 1] for an accuracy, else unbounded. Figures clip confidence
-    bands to it (a t interval over 2 seeds can reach past 1); the tables keep the interval as computed."""
-    return (0.0, 1.0) if metric.endswith("accuracy") else (-math.inf, math.inf)
-
-
-def _error_bars(mean: np.ndarray, half: np.ndarray, metric: str) -> np.ndarray:
-    """Error-bar lengths ``[[below], [above]]`` of mean ± half, clipped to ``metric_range(metric)``."""
+def _error_bars(mean: np.ndarray, half: np.ndarray, n: np.ndarray, metric: str) -> np.ndarray:
+    """Error-bar lengths ``[[below], [above]]`` of mean ± half, clipped to ``metric_range(metric)``;
+    none (0) below ``MIN_INTERVAL_N`` runs."""
     low, high = metric_range(metric)
-    half = np.nan_to_num(half)
+    half = np.where(n >= MIN_INTERVAL_N, np.nan_to_num(half), 0.0)
     return np.stack([mean - np.maximum(mean - half, low), np.minimum(mean + half, high) - mean])
 
 
@@ -99,6 +95,16 @@ def _counts_note(row: Mapping[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
+def _band(group: Table, metric: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The shaded band of one condition's curve: its t interval (within the metric's range) where
+    every point has ``MIN_INTERVAL_N`` runs, else the seeds' min–max; and whether it is the interval."""
+    n = np.array(group.column("n"), dtype=float)
+    interval = bool((n >= MIN_INTERVAL_N).all())
+    low, high = ("ci_low", "ci_high") if interval else ("min", "max")
+    lo, hi = (np.array(group.column(k), dtype=float) for k in (low, high))
+    return np.clip(lo, *metric_range(metric)), np.clip(hi, *metric_range(metric)), interval
+
+
 @styled
 def plot_curves(
     curves: Table,
@@ -107,34 +113,41 @@ def plot_curves(
     colors: Mapping[str, Any] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """A metric per epoch (or step), one line per condition, with its confidence band shaded.
+    """A metric per epoch (or step), one line per condition, with a band shaded: the confidence
+    interval, or the seeds' range below ``MIN_INTERVAL_N`` runs (the axis label says which).
 
     ``curves`` is a :func:`~initlab.report.tables.curve_table`; ``final`` (a final table) adds each
-    condition's run counts to the legend, so diverged runs show as diverged rather than vanish.
+    condition's run counts to the legend, so diverged runs show as diverged rather than vanish. Each
+    condition has its own colour, marker and line style; a curve equal to an earlier one says
+    ``identical to`` it in the legend.
     """
     x = "epoch" if "epoch" in curves.columns else "step"
     metric = curves.rows[0]["metric"] if len(curves) else ""
     groups = curves.groups("condition")
     labels = list(final.column("condition")) if final is not None else list(groups)
-    colors = colors or palette(labels)
+    styles = series_styles(labels, colors)
     finals = {row["condition"]: row for row in final} if final is not None else {}
+    same = identical_to({k: (g.column(x), g.column("mean")) for k, g in groups.items()})
     fig = new_figure(8, 4.2 + 0.22 * len(labels))
     ax = fig.add_subplot()
+    kinds = set()
     for label in labels:
         note = _counts_note(finals.get(label))
-        legend = f"{label}  ({note})" if note else label
+        name = legend_label(label, same)
+        legend = f"{name}  ({note})" if note else name
         group = groups.get(label)
         if group is None:  # no finished run: keep it in the legend, drawn as nothing
-            ax.plot([], [], color=colors[label], label=f"{legend}: no finished run", linestyle=":")
+            ax.plot([], [], color=styles[label].color, label=f"{legend}: no finished run", linestyle=":")
             continue
-        xs, mean = group.column(x), np.array(group.column("mean"), dtype=float)
-        lo, hi = (np.clip(group.column(k), *metric_range(metric)) for k in ("ci_low", "ci_high"))
-        ax.plot(xs, mean, marker="o", markersize=3, color=colors[label], label=legend)
-        ax.fill_between(xs, lo, hi, color=colors[label], alpha=0.2, linewidth=0)
+        lo, hi, interval = _band(group, metric)
+        kinds.add(interval)
+        ax.plot(group.column(x), group.column("mean"), markersize=4, label=legend, **styles[label].kwargs())
+        ax.fill_between(group.column(x), lo, hi, color=styles[label].color, alpha=0.15, linewidth=0)
     level = final.rows[0]["level"] if final is not None and len(final) else 0.95
     ax.set_xlabel(x)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(f"{metric_label(metric)} (mean, {level:.0%} CI band)")
+    bands = {True: f"{level:.0%} CI", False: f"seeds' range (n < {MIN_INTERVAL_N})"}
+    ax.set_ylabel(f"{metric_label(metric)}\n(mean; band: {' or '.join(bands[k] for k in sorted(kinds))})")
     ax.set_title(title or f"{metric_label(metric)} per {x}, mean over seeds")
     fig.legend(loc="outside lower center", ncols=1)
     return fig
@@ -150,12 +163,13 @@ def plot_final(
 ) -> Figure:
     """The final metric per condition: the mean with its CI as an error bar, one row per condition.
 
-    ``runs`` (a run table) adds every finished run as a dot. Conditions with diverged, failed or
-    unfinished runs say so on the right; a condition with no finished run is marked ✕ in red.
+    ``runs`` (a run table) adds every finished run as a dot. Below ``MIN_INTERVAL_N`` runs there is no
+    error bar: the dots are the data. Conditions with diverged, failed or unfinished runs say so on the
+    right; a condition with no finished run is marked ✕ in red.
     """
     labels = final.column("condition")
     colors = colors or palette(labels)
-    fig = new_figure(8, 1.4 + 0.45 * len(labels))
+    fig = new_figure(8, 1.4 + 0.34 * len(labels))
     ax = fig.add_subplot()
     note_at = blended_transform_factory(ax.transAxes, ax.transData)
     for i, row in enumerate(final):
@@ -166,8 +180,12 @@ def plot_final(
         if row["n"] == 0:
             ax.plot(0.5, y, "x", color=DIVERGED_COLOR, transform=note_at, markersize=9)
         else:
-            mean, half = np.array([row["mean"]]), np.array([row["ci_half_width"]])
-            xerr = None if np.isnan(half).all() else _error_bars(mean, half, row["metric"])
+            mean, half, n = (np.array([row[k]], dtype=float) for k in ("mean", "ci_half_width", "n"))
+            xerr = (
+                None
+                if n[0] < MIN_INTERVAL_N or np.isnan(half).all()
+                else _error_bars(mean, half, n, row["metric"])
+            )
             ax.errorbar(mean, [y], xerr=xerr, fmt="D", color=color, capsize=4, markersize=6, zorder=3)
         left_out = any(row.get(k) for k in ("diverged", "failed", "unfinished"))
         ax.text(
@@ -184,7 +202,9 @@ def plot_final(
     ax.grid(axis="y", visible=False)
     metric = final.rows[0]["metric"] if len(final) else ""
     level = final.rows[0]["level"] if len(final) else 0.95
-    ax.set_xlabel(f"final {metric_label(metric)} (mean, {level:.0%} CI; dots: seeds)")
+    ax.set_xlabel(
+        f"final {metric_label(metric)} (mean, {level:.0%} CI from n={MIN_INTERVAL_N} on; dots: seeds)"
+    )
     ax.set_title(title or f"final {metric_label(metric)} per condition")
     return fig
 
@@ -212,31 +232,25 @@ def plot_metric_vs_param(
     if logx and not (xs_all > 0).all():
         raise ConfigError(f"{param} has values <= 0 ({xs_all.tolist()}); use logx=False")
     groups = final.groups(series) if series else {None: final}
-    colors = colors or palette([str(k) for k in groups])
+    names = {key: f"{series}={key}" if series else "mean" for key in groups}
+    styles = series_styles([str(k) for k in groups], colors)
+    ordered = {key: sorted(group, key=lambda r: float(r[param])) for key, group in groups.items()}
+    same = identical_to(
+        {names[k]: ([r[param] for r in rows], [r["mean"] for r in rows]) for k, rows in ordered.items()}
+    )
     fig = new_figure(8, 6.2)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     at_bottom = blended_transform_factory(top.transData, top.transAxes)
     handles: list[Any] = []
-    for key, group in groups.items():
-        order = np.argsort(np.array(group.column(param), dtype=float))
-        rows = [group.rows[i] for i in order]
+    for key, rows in ordered.items():
         xs = [r[param] for r in rows]
-        color = colors[str(key)]
-        name = f"{series}={key}" if series else "mean"
-        mean = np.array([r["mean"] for r in rows], dtype=float)
-        half = np.array([r["ci_half_width"] for r in rows], dtype=float)
-        handles.append(
-            top.errorbar(
-                xs,
-                mean,
-                yerr=_error_bars(mean, half, rows[0]["metric"]),
-                marker="o",
-                capsize=4,
-                color=color,
-                label=name,
-            )
-        )
-        bottom.plot(xs, [r[spread] for r in rows], marker="s", color=color, label=name)
+        style = styles[str(key)]
+        mean, half, n = (np.array([r[k] for r in rows], dtype=float) for k in ("mean", "ci_half_width", "n"))
+        yerr = _error_bars(mean, half, n, rows[0]["metric"])
+        label = legend_label(names[key], same)
+        handles.append(top.errorbar(xs, mean, yerr=yerr, capsize=4, label=label, **style.kwargs()))
+        bottom.plot(xs, [r[spread] for r in rows], label=label, **style.kwargs())
+        color = style.color
         if runs is not None:
             seeds = runs.where(status="finished", **({series: key} if series else {}))
             top.plot(seeds.column(param), seeds.column("value"), ".", color=color, alpha=0.4)
@@ -255,129 +269,11 @@ def plot_metric_vs_param(
     metric = final.rows[0]["metric"] if len(final) else ""
     if logx:
         bottom.set_xscale("log")
-    top.set_ylabel(f"final {metric_label(metric)}\n(mean, CI; dots: seeds)")
+    top.set_ylabel(f"final {metric_label(metric)}\n(mean, CI from n={MIN_INTERVAL_N}; dots: seeds)")
     bottom.set_ylabel(f"across-seed {'variance' if spread == 'var' else spread}")
     bottom.set_xlabel(param)
     top.set_title(title or f"final {metric_label(metric)} and its spread vs. {param}")
     if any(final.column("diverged")):
         handles += top.plot([], [], "x", color=DIVERGED_COLOR, mew=2, label="diverged runs")
     top.legend(handles=handles, loc="best")
-    return fig
-
-
-def _grid(table: Table, x: str, y: str, value: str) -> tuple[list[Any], list[Any], np.ndarray]:
-    """The mean of ``value`` per (y, x) cell (e.g. over seeds): y in first-seen order, x sorted."""
-    ys, xs = list(dict.fromkeys(table.column(y))), sorted(set(table.column(x)))
-    sums, counts = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
-    yi, xi = {k: i for i, k in enumerate(ys)}, {k: i for i, k in enumerate(xs)}
-    for row in table:
-        v = row[value]
-        if v is not None and math.isfinite(v):
-            sums[yi[row[y]], xi[row[x]]] += v
-            counts[yi[row[y]], xi[row[x]]] += 1
-    with np.errstate(invalid="ignore"):
-        return xs, ys, np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-def _facets(
-    table: Table, facet: str | None, width: float, height: float
-) -> tuple[Figure, list[tuple[Any, Table, Axes]]]:
-    groups = table.groups(facet) if facet and facet in table.columns else {None: table}
-    cols = min(len(groups), 2)
-    rows = math.ceil(len(groups) / cols)
-    fig = new_figure(width * cols, height * rows)
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
-    for ax in axes[len(groups) :]:
-        ax.set_visible(False)
-    return fig, [(k, g, ax) for (k, g), ax in zip(groups.items(), axes, strict=False)]
-
-
-@styled
-def plot_heatmap(
-    table: Table,
-    *,
-    x: str = "step",
-    y: str = "layer",
-    value: str = "value",
-    facet: str | None = "condition",
-    log: bool = False,
-    value_label: str | None = None,
-    title: str | None = None,
-) -> Figure:
-    """A (y × x) heatmap of ``value`` averaged over repeated rows (seeds), one panel per ``facet``.
-
-    Made for tidy probe rows (``layer`` × ``step``, e.g. update order or a gradient quantile); any
-    table with those columns works. Empty cells are grey; ``log`` colours by log10 of |value|.
-    """
-    if not len(table):
-        raise ConfigError("plot_heatmap got an empty table")
-    fig, panels = _facets(table, facet, 5.5, 0.9 + 0.32 * len(set(table.column(y))))
-    grids = [_grid(group, x, y, value) for _, group, _ in panels]
-    if log:
-        with np.errstate(divide="ignore"):
-            grids = [(xs, ys, np.where(np.abs(g) > 0, np.log10(np.abs(g)), np.nan)) for xs, ys, g in grids]
-    finite = np.concatenate([g[np.isfinite(g)] for _, _, g in grids])
-    vmin, vmax = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.85")
-    image = None
-    for (key, _, ax), (xs, ys, grid) in zip(panels, grids, strict=True):
-        image = ax.imshow(
-            np.ma.masked_invalid(grid),
-            aspect="auto",
-            cmap=cmap,
-            vmin=vmin,
-            vmax=vmax,
-            interpolation="nearest",
-        )
-        ax.set_yticks(range(len(ys)), [str(v) for v in ys])
-        ticks = np.unique(np.linspace(0, len(xs) - 1, min(len(xs), 8)).round().astype(int))
-        ax.set_xticks(ticks, [str(xs[i]) for i in ticks])
-        ax.set_xlabel(x)
-        ax.set_ylabel(y)
-        ax.grid(False)
-        if key is not None:
-            ax.set_title(str(key), fontsize=9)
-    label = value_label or value
-    fig.colorbar(image, ax=[ax for _, _, ax in panels], label=f"log10 |{label}|" if log else label)
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-@styled
-def plot_lines_by_layer(
-    table: Table,
-    *,
-    x: str = "step",
-    layer: str = "layer",
-    value: str = "value",
-    facet: str | None = "condition",
-    logy: bool = False,
-    value_label: str | None = None,
-    title: str | None = None,
-) -> Figure:
-    """``value`` against ``x``, one line per layer (input to output, light to dark), one panel per facet.
-
-    Repeated rows (seeds) are averaged. Made for per-layer probe rows: signal, rank growth, a
-    gradient quantile over the first steps.
-    """
-    if not len(table):
-        raise ConfigError("plot_lines_by_layer got an empty table")
-    fig, panels = _facets(table, facet, 5.5, 3.6)
-    cmap = matplotlib.colormaps["plasma"]
-    for key, group, ax in panels:
-        xs, layers, grid = _grid(group, x, layer, value)
-        for i, name in enumerate(layers):
-            shade = cmap(0.85 * i / max(len(layers) - 1, 1))
-            ax.plot(xs, grid[i], marker="." if len(xs) < 30 else None, color=shade, label=str(name))
-        if logy:
-            ax.set_yscale("log")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=all(isinstance(v, int) for v in xs)))
-        ax.set_xlabel(x)
-        ax.set_ylabel(value_label or value)
-        if key is not None:
-            ax.set_title(str(key), fontsize=9)
-        ax.legend(title=layer, fontsize=7, ncols=1 + len(layers) // 10)
-    if title:
-        fig.suptitle(title)
     return fig

@@ -5,7 +5,11 @@
 figure as a PNG file and each table as a CSV file. Every piece of text is escaped.
 
 Build a report from :class:`Section` objects; a section is a title and a list of blocks
-(:class:`Text`, :class:`FigureBlock`, :class:`TableBlock`, :class:`ClaimsBlock`).
+(:class:`Text`, :class:`FigureBlock`, :class:`TableBlock`, :class:`ClaimsBlock`, :class:`Details`).
+Long material folds away so the page stays short: ``Section(title, blocks, folded=True)`` shows only
+its title until opened, ``Details(summary, blocks)`` folds some blocks of a section under a one-line
+summary, and ``TableBlock(..., collapsed=True)`` folds a table under its caption (all HTML
+``<details>``: no script, and the browser's find-in-page still opens them).
 """
 
 from __future__ import annotations
@@ -90,15 +94,27 @@ class ClaimsBlock:
     claims: Sequence[Claim]
 
 
-Block = Text | FigureBlock | TableBlock | ClaimsBlock
+@dataclass(frozen=True)
+class Details:
+    """Blocks folded under a one-line ``summary`` (an HTML ``<details>``), e.g. one figure per
+    condition that a reader opens when they want it; ``open`` shows them unfolded at first."""
+
+    summary: str
+    blocks: Sequence[Block]
+    open: bool = False
+
+
+Block = Text | FigureBlock | TableBlock | ClaimsBlock | Details
 
 
 @dataclass
 class Section:
-    """A titled part of the report: its blocks in order."""
+    """A titled part of the report: its blocks in order; ``folded`` shows only the title until opened
+    (for long appendix-like sections: per-run tables, detail figures)."""
 
     title: str
     blocks: list[Block] = field(default_factory=list)
+    folded: bool = False
 
     @property
     def anchor(self) -> str:
@@ -141,7 +157,12 @@ class Report:
         return path
 
     def _blocks(self, kind: type) -> list[Any]:
-        return [b for s in self.sections for b in s.blocks if isinstance(b, kind)]
+        return [b for s in self.sections for b in _flat(s.blocks) if isinstance(b, kind)]
+
+
+def _flat(blocks: Sequence[Block]) -> list[Block]:
+    """The blocks with those inside :class:`Details` in their place (in page order)."""
+    return [leaf for b in blocks for leaf in (_flat(b.blocks) if isinstance(b, Details) else [b])]
 
 
 def format_cell(value: Any, spec: str | None = None) -> str:
@@ -188,7 +209,7 @@ def _render_table(block: TableBlock) -> str:
     caption = f"{html.escape(block.caption)} ({link}, {len(block.table)} rows)"
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     if block.collapsed:
-        return f'<details><summary>{caption}</summary><div class="scroll">{table}</div></details>'
+        return _details(f'<summary>{caption}</summary><div class="scroll">{table}</div>')
     return f'<p class="caption">{caption}</p><div class="scroll">{table}</div>'
 
 
@@ -228,7 +249,25 @@ def _render_block(block: Block) -> str:
         return _render_figure(block)
     if isinstance(block, TableBlock):
         return _render_table(block)
+    if isinstance(block, Details):
+        inner = "".join(_render_block(b) for b in block.blocks)
+        return _details(f"<summary>{html.escape(block.summary)}</summary>{inner}", block.open)
     return _render_claims(block)
+
+
+def _details(content: str, opened: bool = False, cls: str = "") -> str:
+    attrs = (f' class="{cls}"' if cls else "") + (" open" if opened else "")
+    return f"<details{attrs}>{content}</details>"
+
+
+def _render_section(section: Section, anchor: str) -> str:
+    title = f"<h2>{html.escape(section.title)}</h2>"
+    body = "".join(_render_block(b) for b in section.blocks)
+    if section.folded:
+        return (
+            f'<section id="{anchor}">{_details(f"<summary>{title}</summary>{body}", cls="section")}</section>'
+        )
+    return f'<section id="{anchor}">{title}{body}</section>'
 
 
 CSS = """
@@ -259,6 +298,8 @@ figcaption, .caption, .muted { color: #5b6670; font-size: 0.85rem; }
 td.numbers { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.8rem;
   white-space: nowrap; }
 details summary { cursor: pointer; color: #5b6670; font-size: 0.85rem; margin: 0.4rem 0; }
+details.section > summary { color: inherit; font-size: 1rem; }
+details.section > summary h2 { display: inline-block; width: calc(100% - 1.5rem); }
 """
 
 
@@ -272,12 +313,7 @@ def render(report: Report) -> str:
         f'<li><a href="#{a}">{html.escape(s.title)}</a></li>'
         for s, a in zip(report.sections, anchors, strict=True)
     )
-    sections = "".join(
-        f'<section id="{a}"><h2>{html.escape(s.title)}</h2>'
-        + "".join(_render_block(b) for b in s.blocks)
-        + "</section>"
-        for s, a in zip(report.sections, anchors, strict=True)
-    )
+    sections = "".join(_render_section(s, a) for s, a in zip(report.sections, anchors, strict=True))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

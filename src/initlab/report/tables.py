@@ -8,8 +8,9 @@ instrument can build its own table (or filter one) and reuse the same figure fun
 - :func:`run_table`: one row per run: its status and final metric;
 - :func:`probe_table`: one row per probe measurement ``(run, probe, step, layer, name, value)``.
 
-Only finished runs enter means and intervals. Diverged, failed and still-running (unfinished) runs are
-counted in their own columns and never averaged in.
+Only finished runs enter means and intervals; ``ci_low``/``ci_high`` lie within the metric's range and
+``interval`` says when there are too few runs for one (:mod:`initlab.report.stats`). Diverged, failed
+and still-running (unfinished) runs are counted in their own columns and never averaged in.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from initlab.errors import ConfigError
 from initlab.report.runs import Condition, parse_metric
-from initlab.report.stats import Interval, mean_ci
+from initlab.report.stats import Interval, bounded, interval_text, mean_ci
 from initlab.store import Store
 from initlab.store.export import write_csv
 
@@ -70,12 +71,16 @@ def _condition_columns(condition: Condition) -> dict[str, Any]:
     return {"condition": condition.label, **condition.params}
 
 
-def _ci_columns(ci: Interval) -> dict[str, float | int]:
+def _ci_columns(ci: Interval, metric: str) -> dict[str, float | int | str]:
+    """The interval's columns: ``ci_low``/``ci_high`` within the metric's range, ``ci_half_width`` as
+    computed, and ``interval`` as the page shows it (no interval below ``MIN_INTERVAL_N`` runs)."""
+    low, high = bounded(ci.low, ci.high, metric)
     return {
         "n": ci.n,
         "mean": ci.mean,
-        "ci_low": ci.low,
-        "ci_high": ci.high,
+        "ci_low": low,
+        "ci_high": high,
+        "interval": interval_text(ci, metric),
         "ci_half_width": ci.half_width,
         "std": ci.std,
         "min": ci.min,
@@ -102,7 +107,7 @@ def curve_table(
         series = [run.series(metric, x) for run in condition.with_status("finished")]
         for at in sorted({at for s in series for at in s}):
             ci = mean_ci([s[at] for s in series if at in s], level)
-            rows.append({**_condition_columns(condition), "metric": metric, x: at, **_ci_columns(ci)})
+            rows.append({**_condition_columns(condition), "metric": metric, x: at, **_ci_columns(ci, metric)})
     return Table.from_rows(rows, ["condition", "metric", x, "n", "mean", "ci_low", "ci_high"])
 
 
@@ -124,7 +129,7 @@ def final_table(
                 **_condition_columns(condition),
                 "metric": metric,
                 "runs": len(condition.runs),
-                **_ci_columns(ci),
+                **_ci_columns(ci, metric),
                 "var": ci.var,
                 "diverged": condition.count("diverged"),
                 "failed": condition.count("failed"),

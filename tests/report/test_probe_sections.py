@@ -5,14 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from matplotlib.colors import BoundaryNorm
 
 from initlab.config import RunConfig
 from initlab.report import PROBE_SECTIONS, group_conditions, load_runs, probe_table
 from initlab.report.build import qualified
-from initlab.report.probe_charts import (
-    ProbeRuns,
-    evenly_spaced,
-    symmetry_table,
+from initlab.report.figures import png_bytes
+from initlab.report.html import Details
+from initlab.report.layout import clipped_titles
+from initlab.report.probe_sections.common import ProbeRuns, evenly_spaced
+from initlab.report.probe_sections.signal import SignalRuns, signal_profiles
+from initlab.report.probe_sections.symmetry import rank_overview, symmetry_table
+from initlab.report.probe_sections.update_order import (
+    update_order_details,
     update_order_overview,
     update_order_table,
 )
@@ -98,10 +103,9 @@ def test_detail_figures_pick_conditions_evenly_and_label_many_layers_sparsely(st
     assert evenly_spaced(list(range(14)), 6) == [0, 3, 5, 8, 10, 13]
     assert evenly_spaced(["a", "b"], 6) == ["a", "b"]
     section = PROBE_SECTIONS.get("update-order").fn(rows_of(store, "update-order"))
-    chart = next(b for b in section.blocks if getattr(b, "name", "") == "probe_update_order_chart")
-    assert "Showing" not in chart.caption  # five conditions: all drawn
-    from initlab.report.probe_charts import update_order_details
-
+    (folded,) = [b for b in section.blocks if isinstance(b, Details)]  # the detail chart is folded
+    (chart,) = folded.blocks
+    assert chart.name == "probe_update_order_chart" and "Showing" not in chart.caption  # all five drawn
     runs = ProbeRuns.of(rows_of(store, "update-order"))
     deep = next(c for c in runs.labels if f"depth={DEEP}" in c)
     fig = update_order_details(runs, [deep])
@@ -118,8 +122,6 @@ def test_charts_of_grouped_reports_keep_conditions_of_equal_labels_apart(store: 
 
 
 def test_signal_overview_averages_over_seeds_geometrically(store: Store) -> None:
-    from initlab.report.probe_charts import SignalRuns
-
     runs = ProbeRuns.of(rows_of(store, "signal"))
     signal = SignalRuns.of(runs)
     zero = label(runs, "zero-weight-random-bias")
@@ -133,3 +135,57 @@ def test_signal_overview_averages_over_seeds_geometrically(store: Store) -> None
     deep = next(c for c in runs.labels if f"depth={DEEP}" in c)
     dead = signal.at(deep, "inactive", 0, log=False)
     assert len(dead) == DEEP - 1 and all(0 <= v <= 1 for v in dead)
+
+
+def test_whole_number_heatmaps_have_a_discrete_colour_bar(store: Store) -> None:
+    for figure in (
+        update_order_overview(ProbeRuns.of(rows_of(store, "update-order"))),
+        rank_overview(ProbeRuns.of(rows_of(store, "symmetry"))),
+    ):
+        image = figure.axes[0].get_images()[0]
+        assert isinstance(image.norm, BoundaryNorm)  # one colour per whole value, none in between
+        bounds = image.norm.boundaries
+        assert np.allclose(np.diff(bounds), 1) and bounds[0] % 1 == 0.5
+        ticks = figure.axes[-1].get_yticks()  # the colour bar
+        assert len(ticks) and all(t == int(t) and bounds[0] < t < bounds[-1] for t in ticks)
+
+
+def test_the_update_order_chart_has_a_column_per_recorded_step_and_markers_on_them(store: Store) -> None:
+    runs = ProbeRuns.of(rows_of(store, "update-order"))
+    zero = label(runs, "zero-weight-random-bias")
+    ax = update_order_details(runs, [zero]).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        str(s) for s in range(PROBES["update-order"]["first"])
+    ]
+    grid = ax.get_images()[0].get_array()
+    assert grid.shape[1] == PROBES["update-order"]["first"]
+    first_change = next(line for line in ax.get_lines() if line.get_markerfacecolor() == "red")
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    fc1 = list(first_change.get_ydata()).index(names.index("fc1.weight"))
+    assert first_change.get_xdata()[fc1] == 3  # column 3 is step 3: fc1 first changes at step 3
+
+
+def test_long_panel_titles_are_wrapped_to_fit_their_panels(store: Store) -> None:
+    runs = ProbeRuns.of(rows_of(store, "update-order"))
+    long = {
+        f"model=resnet-cifar(depth=20,norm=none,shortcut=conv), init={c[-24:]}": v
+        for c, v in runs.conditions.items()
+    }
+    wide = ProbeRuns(long, runs.seeds)
+    fig = update_order_details(wide, wide.labels[:4])
+    assert clipped_titles(fig)  # as drawn, the titles run past their panels
+    png_bytes(fig)  # rendering for a report fits them
+    assert clipped_titles(fig) == []
+    assert all(len(ax.get_title(loc="left").split("\n")) > 1 for ax in fig.axes if ax.get_title(loc="left"))
+
+
+def test_conditions_with_identical_profiles_are_told_apart(store: Store) -> None:
+    runs = ProbeRuns.of(rows_of(store, "signal"))
+    zero = label(runs, "zero-weight-random-bias")
+    twin = ProbeRuns({zero: runs.conditions[zero], "twin": runs.conditions[zero]}, runs.seeds)
+    signal = SignalRuns.of(twin)
+    fig = signal_profiles(signal, twin.labels, [("std", "activation std", True)])
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == [zero, f"twin (identical to {zero})"]
+    first, second = (line for line in fig.axes[0].get_lines()[::2])
+    assert first.get_marker() != second.get_marker()
