@@ -77,14 +77,14 @@ class Entry(Generic[F]):
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Coerce and check user params; fill defaults. Raise ConfigError naming what is wrong."""
+        kind = self.meta.get("kind", "entry")
         allowed = list(self.params.model_fields)
         unknown = sorted(set(params) - set(allowed))
         if unknown:
             raise ConfigError(
-                f"unknown parameter {unknown[0]!r} for {self.meta.get('kind', 'entry')} {self.name!r}; "
+                f"unknown parameter {unknown[0]!r} for {kind} {self.name!r}; "
                 f"allowed: {', '.join(allowed) or '(none)'}"
             )
-        kind = self.meta.get("kind", "entry")
         try:
             resolved = self.params.model_validate(dict(params)).model_dump()
         except pydantic.ValidationError as exc:

@@ -105,6 +105,16 @@ def test_an_output_folder_where_nothing_can_be_created_is_refused(
     assert fingerprint(db) == before
 
 
+@pytest.mark.parametrize("name", ["out.xyz", "out"])
+def test_a_plot_name_matplotlib_cannot_write_is_refused_before_work(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plot = tmp_path / name
+    args = ["inspect", "--dataset", "digits", "--model", "mlp", "--plot", str(plot)]
+    refused(capsys, args, repr(str(plot)), "is not an image file name; allowed endings: ", ".png")
+    assert not plot.exists()
+
+
 # -- config and sweep files that are not text -------------------------------------------------------
 
 

@@ -141,3 +141,18 @@ def test_a_store_written_while_it_is_checked_is_checked_again(
 
     monkeypatch.setattr(identity, "_check_database", written_meanwhile)
     assert check_store(path, create=True) is StoreState.MARKED and len(calls) == 2
+
+
+def test_an_empty_database_is_a_new_store_for_writing_but_refused_for_reading(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("DROP TABLE t")  # pages, but no tables
+    conn.close()
+    before = fingerprint(path)
+    assert check_store(path, create=True) is StoreState.NEW  # remembered, but not for reading:
+    with pytest.raises(ConfigError, match="is an empty database"):
+        Store(path, create=False)
+    assert fingerprint(path) == before
+    with Store(path) as store:
+        assert store.runs() == []

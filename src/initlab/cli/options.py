@@ -10,6 +10,7 @@ import typer
 from initlab.cli.app import console
 from initlab.config import parse_assignment
 from initlab.errors import ConfigError, one_of
+from initlab.paths import check_output_file
 from initlab.store import DEFAULT_PATH
 from initlab.sweep import ENGINES, EXECUTORS, SweepInterrupted, SweepSummary
 
@@ -43,6 +44,20 @@ def parse_probes(names: list[str] | None, assignments: list[str] | None) -> dict
         key, value = parse_assignment(text[len(name) + 1 :])
         probes.setdefault(name.strip(), {})[key] = value
     return probes or None
+
+
+def check_plot_path(path: Path) -> None:
+    """Refuse a --plot path that cannot be written, or whose suffix names no format matplotlib writes
+    (it would fail only after the work, when the figure is saved)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    suffix = path.suffix.removeprefix(".").lower()
+    if suffix not in formats:
+        raise ConfigError(
+            f"--plot {str(path)!r} is not an image file name; allowed endings: .{', .'.join(formats)}"
+        )
+    check_output_file(path, "--plot file")
 
 
 # -- running many runs: sweeps and studies ------------------------------------------------------

@@ -58,13 +58,22 @@ def check_store(path: str | Path, *, create: bool) -> StoreState:
         raise ConfigError(f"store {str(path)!r} is an empty file, not a results database")
     if header[: len(SQLITE_HEADER)] != SQLITE_HEADER:
         raise ConfigError(f"store {str(path)!r} is not an initlab store: not a SQLite database")
+    state = _database_state(path, wal=header[18:20] == WAL_MODE)
+    if state is StoreState.NEW and not create:
+        raise ConfigError(f"store {str(path)!r} is an empty database, not a results database")
+    return state
+
+
+def _database_state(path: Path, *, wal: bool) -> StoreState:
+    """:func:`_check_database`, remembered while the file is unchanged, and tried twice if the file
+    changed while it was read."""
     key, signature = path.resolve(), _signature(path)
     known = _checked.get(key)
     if known is not None and known[0] == signature:
         return known[1]
     for attempt in (1, 2):
         try:
-            state = _check_database(path, wal=header[18:20] == WAL_MODE)
+            state = _check_database(path, wal=wal)
             break
         except (sqlite3.DatabaseError, ConfigError) as exc:
             # A file written while it was read (another driver starting on it) may look damaged

@@ -14,9 +14,8 @@ import typer
 from rich.table import Table
 
 from initlab.cli.app import app, console
-from initlab.cli.options import parse_params
+from initlab.cli.options import check_plot_path, parse_params
 from initlab.config import load_config
-from initlab.paths import check_output_file
 from initlab.probes import (
     GradDistProbe,
     JacobianProbe,
@@ -58,7 +57,7 @@ def inspect(
     """Look at a model right after init (and after a few steps): signal and gradient statistics per
     layer, symmetry groups with their verdict, update order and the input-output Jacobian."""
     if plot is not None:
-        check_output_file(plot, "--plot file")
+        check_plot_path(plot)
     flags: dict[str, Any] = {
         "model": model,
         "model_params": parse_params(model_param),
