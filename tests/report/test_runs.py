@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from initlab.config import RunConfig
@@ -38,6 +40,21 @@ def test_runs_group_by_config_apart_from_the_seed(stores: Stores) -> None:
                              "init_params.bias": None, "init_params.bias_scale": None}  # fmt: skip
     assert conditions[0].params["init_params.dist"] is None
     assert normal.value("model_params.width") == 16
+
+
+def test_runs_stored_before_the_user_code_fields_group_with_new_ones(stores: Stores) -> None:
+    with Store(stores.main) as store:
+        runs = load_runs(store, init="zeros")
+    assert runs[0].record.config["imports"] == [] and runs[0].record.config["model_source"] is None
+    old = [
+        replace(run, record=replace(run.record, config={k: v for k, v in run.record.config.items()
+                                                          if k not in ("imports", "model_source")}))
+        for run in runs
+    ]  # fmt: skip
+    assert len(group_conditions([*runs, *old])) == 1
+    changed = [replace(run, record=replace(run.record, config={**run.record.config, "model_source": "ab"}))
+               for run in runs]  # fmt: skip
+    assert len(group_conditions([*runs, *changed])) == 2  # another source is another condition
 
 
 def test_filters_select_runs_and_labels_follow_what_differs(stores: Stores) -> None:

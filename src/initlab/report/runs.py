@@ -19,8 +19,12 @@ from initlab.records import MetricRow, RunStatus
 from initlab.store import RunRecord, Store
 from initlab.store.export import flatten
 
-#: Config fields that do not define a condition: the seed varies within it; the device is placement.
-NOT_CONDITION_FIELDS = ("seed", "device")
+#: Config fields that do not define a condition: the seed varies within it; the device and the imported
+#: modules are placement.
+NOT_CONDITION_FIELDS = ("seed", "device", "imports")
+#: Config fields that runs stored before they existed lack: left out of a condition while unset (None),
+#: so that old and new runs of one condition group together.
+OPTIONAL_FIELDS = ("model_source",)
 #: Name fields whose params table (``<name>_params``) is shown inside parentheses in labels.
 NAMED_FIELDS = ("dataset", "model", "init")
 
@@ -119,7 +123,11 @@ def group_conditions(runs: Iterable[StoredRun]) -> list[Condition]:
     """Group ``runs`` by config apart from the seed, in order of each condition's first run."""
     groups: dict[str, tuple[dict[str, Any], list[StoredRun]]] = {}
     for run in runs:
-        config = {k: v for k, v in run.record.config.items() if k not in NOT_CONDITION_FIELDS}
+        config = {
+            k: v
+            for k, v in run.record.config.items()
+            if k not in NOT_CONDITION_FIELDS and not (k in OPTIONAL_FIELDS and v is None)
+        }
         groups.setdefault(config_key(config), (config, []))[1].append(run)
     configs = [config for config, _ in groups.values()]
     differing = _differing_keys(configs)
