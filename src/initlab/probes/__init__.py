@@ -2,7 +2,7 @@
 propagation and Jacobian spectra.
 
 Each probe is a small class with ``attach(model, inputs=, optimizer=)``, ``record(step)`` and
-``detach()``, usable on any ``nn.Module``; each is also an :class:`initlab.train.Callback`, so
+``detach()``, usable on any ``nn.Module``; each is also an :class:`initlab.callbacks.Callback`, so
 ``train(config, callbacks=[probe])`` runs it, and ``RunConfig(probes={"symmetry": {"every": 10}})``
 attaches it by name (see :data:`PROBES`). Rows are tidy :class:`initlab.records.ProbeRow` tuples
 (``probe.rows``; helpers in :mod:`initlab.probes.table`), written to the run's sink as they come.

@@ -5,7 +5,7 @@ A probe is usable two ways (in the manner of Cockpit's quantities and muP's coor
 * standalone, on any ``nn.Module``: ``probe.attach(model, inputs=batch)``, run your own forward and
   backward passes and optimizer steps, call ``probe.record(step)`` after each, read ``probe.rows``,
   then ``probe.detach()``;
-* as an :class:`initlab.train.Callback` passed to ``train(...)`` (or named in ``RunConfig.probes``):
+* as an :class:`initlab.callbacks.Callback` passed to ``train(...)`` (or named in ``RunConfig.probes``):
   the probe attaches itself at the start of the run, records on the steps its schedule selects, sends
   its rows to the run's sink with ``ctx.emit`` and detaches at the end.
 

@@ -36,14 +36,13 @@ from torch import nn
 from torch.func import functional_call, stack_module_state
 
 from initlab.config import RunConfig, config_key
-from initlab.data import load_dataset
 from initlab.errors import ConfigError
 from initlab.records import MemorySink, MetricRow, RunEnd, RunSink, RunStatus
 from initlab.step import train_step
 from initlab.train.loop import RunResult, end_record, epoch_rows, losses_finite, run_summary, start_record
 from initlab.train.resolve import resolve_config
 from initlab.train.seeding import generator
-from initlab.train.setup import RunSetup, load_splits, prepare_run
+from initlab.train.setup import RunSetup, load_datasets, load_splits, prepare_run
 
 ENGINE = "vmap"
 
@@ -123,10 +122,7 @@ def train_batched(
     if len(run_ids) != len(configs):
         raise ConfigError(f"got {len(run_ids)} run ids for {len(configs)} configs")
     first = configs[0]
-    datasets = (
-        load_dataset(first.dataset, "train", download=download, **first.dataset_params),
-        load_dataset(first.dataset, "test", download=download, **first.dataset_params),
-    )
+    datasets = load_datasets(first, download=download)  # loaded once, split per seed
     setups = [prepare_run(c, splits=load_splits(c, datasets=datasets)) for c in configs]
     check_batchable(setups[0].model, first.model)
 

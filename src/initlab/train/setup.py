@@ -80,15 +80,19 @@ def load_splits(
     ``datasets`` are the dataset's (train, test) sets when already loaded (runs that share them load
     them once); else they are loaded, ``download`` allowing a fetch of the official files.
     """
-    if datasets is None:
-        datasets = (
-            load_dataset(config.dataset, "train", download=download, **config.dataset_params),
-            load_dataset(config.dataset, "test", download=download, **config.dataset_params),
-        )
-    full, test = datasets
+    full, test = datasets if datasets is not None else load_datasets(config, download=download)
     train_idx, val_idx = run_split_indices(config, full)
     stats = channel_stats(full.subset(train_idx)) if config.normalize else None
     return Splits(full, test, train_idx, val_idx, stats)
+
+
+def load_datasets(config: RunConfig, *, download: bool = False) -> tuple[Dataset, Dataset]:
+    """The config's dataset: its (train, test) sets, on CPU."""
+    train, test = (
+        load_dataset(config.dataset, split, download=download, **config.dataset_params)
+        for split in ("train", "test")
+    )
+    return train, test
 
 
 def run_split_indices(config: RunConfig, full: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
