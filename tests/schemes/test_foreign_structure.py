@@ -27,7 +27,10 @@ from foreign_models import (
 )
 from initlab.errors import SchemeError
 from initlab.models import build_model, residual_branches, weights
+from initlab.models.branches import require_layer_marks
+from initlab.models.weights import weights_of
 from initlab.schemes import apply_init
+from initlab.schemes.transformer import deepnorm_constants
 from stats import assert_moments
 
 pytest.importorskip("transformers")
@@ -77,13 +80,56 @@ def built() -> dict[str, nn.Module]:
     return {name: make() for name, make in MODELS.items()}
 
 
+def pooled(parts: list, std_of) -> torch.Tensor:
+    """Each matrix over the std its formula gives it, pooled: ~N(0, 1) (or unit-variance uniform)."""
+    return torch.cat([(w.tensor / std_of(w)).flatten() for w in parts])
+
+
+def xavier_std(w, fan_out_factor: int = 1) -> float:
+    fan_out, fan_in = w.tensor.shape[:2]
+    return math.sqrt(2 / (fan_in + fan_out_factor * fan_out))
+
+
+def assert_formula(scheme: str, model: nn.Module) -> None:
+    """The scheme's formula, read off every branch of any marked model."""
+    branches = residual_branches(model)
+    lasts = {id(b.last) for b in branches}
+    if scheme == "zero-last-layer":
+        assert all(torch.count_nonzero(w.tensor) == 0 for b in branches for w in weights_of(b.layers[-1:]))
+    elif scheme in ("skipinit", "rezero"):
+        params = {id(p) for p in model.parameters()}
+        assert all(b.ensure_gain().item() == 0.0 and id(b.ensure_gain()) in params for b in branches)
+    elif scheme == "gpt2":
+        last = [w for w in weights(model) if id(w.module) in lasts]
+        assert_moments(pooled(last, lambda w: 0.02 / math.sqrt(len(branches))), 0.0, 1.0)
+        assert_moments(
+            pooled([w for w in weights(model) if id(w.module) not in lasts], lambda w: 0.02), 0.0, 1.0
+        )
+    elif scheme == "ds-init":
+        inside = [(w, b.layer) for b in branches for w in weights_of(b.layers)]
+        z = [(w.tensor / (xavier_std(w) / math.sqrt(index))).flatten() for w, index in inside]
+        assert_moments(torch.cat(z), 0.0, 1.0)
+    elif scheme == "deepnorm":
+        depths, _ = require_layer_marks(model, "deepnorm")
+        constants = deepnorm_constants(depths.get("encoder", 0), depths.get("decoder", 0))
+        scaled = [(w, constants[b.stack].beta) for b in branches for w in weights_of(b.layers)]
+        z = [
+            (w.tensor / (xavier_std(w) * (1.0 if w.role in ("query", "key") else beta))).flatten()
+            for w, beta in scaled
+        ]
+        assert_moments(torch.cat(z), 0.0, 1.0)
+    elif scheme == "pytorch-transformer":
+        qkv = [w for w in weights(model) if w.role in ("query", "key", "value")]
+        assert_moments(pooled(qkv, lambda w: xavier_std(w, fan_out_factor=3)), 0.0, 1.0)  # one packed matrix
+
+
 @pytest.mark.parametrize(("scheme", "model", "outcome"), CASES)
 def test_every_structural_scheme_applies_or_says_what_to_mark(
     scheme: str, model: str, outcome: str, built: dict[str, nn.Module]
 ) -> None:
     fresh = copy.deepcopy(built[model])
     if outcome == "applies":
-        apply_init(fresh, scheme, seeded())
+        assert_formula(scheme, apply_init(fresh, scheme, seeded()))
     else:
         with pytest.raises(SchemeError, match=outcome):
             apply_init(fresh, scheme, seeded())

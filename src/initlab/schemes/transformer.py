@@ -343,13 +343,14 @@ def pytorch_transformer(model: nn.Module, *, generator: torch.Generator) -> nn.M
 def _attentions(model: nn.Module) -> list[tuple[list[Weight], list[Weight]]]:
     """``(q/k/v matrices, output projections)`` of each attention of ``model``.
 
-    An attention is the first module (parent before child) that holds, itself or in its direct
-    children, a query, a key and a value matrix (packed or separate); its output projections are the
-    attn-out matrices inside it or, where it has none (BERT's sits in a sibling), inside its parent.
+    An attention is the innermost module that holds, itself or in its direct children, a query, a key
+    and a value matrix (packed or separate; a decoder layer's self- and cross-attention are two); its
+    output projections are the attn-out matrices inside it or, where it has none (BERT's sits in a
+    sibling), inside its parent.
     """
     found, claimed = [], set()
     parents = {id(child): parent for parent in model.modules() for child in parent.children()}
-    for name, module in model.named_modules():
+    for name, module in reversed(list(model.named_modules())):  # every child before its parent
         near = module_weights(name, module) + [
             w for child_name, child in module.named_children() for w in module_weights(child_name, child)
         ]
@@ -361,4 +362,4 @@ def _attentions(model: nn.Module) -> list[tuple[list[Weight], list[Weight]]]:
         if not outs and id(module) in parents:
             outs = [w for w in weights(parents[id(module)]) if w.role == ATTN_OUT]
         found.append((qkv, outs))
-    return found
+    return found[::-1]
