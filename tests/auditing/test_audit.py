@@ -191,3 +191,14 @@ def test_initlab_audit_cli_prints_rows_and_writes_csv_and_json(
     assert len(payload["rows"]) == len(rows) and payload["scheme"] is None
     assert main([*args, "--init", "gpt2"]) == 1  # PyTorch's default is not GPT-2's init
     assert "parameters do not match 'gpt2'" in capsys.readouterr().out
+
+
+def test_initlab_audit_cli_builds_the_model_for_a_dataset_and_looks_at_its_units(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["audit", "--model", "mlp", "--model-param", "width=32", "--model-param", "activation=tanh",
+            "--dataset", "digits", "--batch-size", "64"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "│ 32×64 " in out and "│ 10×32 " in out  # digits: 8×8 = 64 inputs, 10 classes
+    assert "dead on the batch" not in out  # tanh units are never dead

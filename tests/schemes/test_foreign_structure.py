@@ -259,6 +259,9 @@ def test_deepnorm_on_nn_transformer_uses_the_encoder_decoder_constants() -> None
     assert model.encoder.layers[0].self_attn.initlab_output_scale.item() == pytest.approx(1 / enc_alpha)
     assert model.decoder.layers[2].multihead_attn.initlab_output_scale.item() == pytest.approx(1 / dec_alpha)
     assert model.decoder.layers[0].norm3.eps == pytest.approx(1e-5 / dec_alpha**2)
+    apply_init(model, "deepnorm", seeded(1))  # again: the same α, not α² twice
+    assert model.decoder.layers[0].norm3.eps == pytest.approx(1e-5 / dec_alpha**2)
+    assert model.decoder.layers[2].multihead_attn.initlab_output_scale.item() == pytest.approx(1 / dec_alpha)
     dec_values = [w for w in weights(model.decoder) if w.role == "value"]
     assert_moments(standardized(dec_values, (12 * m) ** -0.25), 0.0, 1.0)
 

@@ -32,6 +32,7 @@ from initlab.models.roles import NORM_LAYER_TYPES, WEIGHT_LAYER_TYPES, matching_
 from initlab.models.weights import weight_modules
 
 MARK_ATTR = "initlab_branch"
+BASE_EPS_ATTR = "initlab_base_eps"
 MARK_HINT = (
     "mark each branch with initlab.models.mark_branch(module, last=..., norm=..., post=..., layer=i, "
     "stack=...) or mark_branches(model, 'name.*.pattern', ...), or wrap it in initlab.models.Residual"
@@ -102,7 +103,9 @@ class Branch:
                 "mark_branch(..., post=layer_norm)"
             )
         attach_output_scale(self.output, 1.0 / alpha)
-        self.post.eps = self.post.eps / alpha**2
+        base_eps = getattr(self.post, BASE_EPS_ATTR, self.post.eps)  # applied twice, still ε/α²
+        setattr(self.post, BASE_EPS_ATTR, base_eps)
+        self.post.eps = base_eps / alpha**2
 
 
 def _resolve(root: nn.Module, ref: nn.Module | str | None, what: str) -> nn.Module | None:

@@ -3,8 +3,9 @@
 ``initlab audit --model NAME [--model-param k=v] [--init SCHEME [--init-param k=v]] [--csv F] [--json F]``
 builds the model as its factory does (its own init) and prints one row per parameter (role, shape,
 fans, mean, std, min, max, zero/constant; with ``--init``, the std the scheme expects, the ratio and
-whether the parameter matches) and the findings (copied layers, packed q/k/v). With ``--init``, the
-exit status is 1 when a parameter does not have the scheme's init.
+whether the parameter matches) and the findings (copied layers, packed q/k/v, identical units; with
+``--dataset``, dead and saturated units on a batch of it, the model built for its shape). With
+``--init``, the exit status is 1 when a parameter does not have the scheme's init.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from rich.table import Table
 
 from initlab.auditing import Audit, audit
 from initlab.cli.app import app, console
-from initlab.cli.options import parse_params
+from initlab.cli.options import DownloadOption, parse_params
+from initlab.data import load_dataset
 from initlab.errors import ConfigError
 from initlab.models import build_model
 
@@ -90,12 +92,17 @@ def audit_command(
     json_path: Path = typer.Option(
         None, "--json", help="Write rows and findings here (JSON).", dir_okay=False
     ),
+    dataset: str = typer.Option(None, help="Dead/saturated units on a batch of it (sets the input shape)."),
+    batch_size: int = typer.Option(256, "--batch-size", min=2, help="Samples in that batch."),
+    download: bool = DownloadOption,
 ) -> int:
     """What init each parameter has (as the model's factory built it), and what --init expects."""
-    net = build_model(
-        model, input_shape=_shape(input_shape), num_classes=num_classes, **(parse_params(model_param) or {})
-    )
-    result = audit(net, init, **(parse_params(init_param) or {}))
+    shape, inputs = _shape(input_shape), None
+    if dataset is not None:
+        data = load_dataset(dataset, "train", download=download)
+        shape, num_classes, inputs = data.input_shape, data.num_classes, data.x[:batch_size]
+    net = build_model(model, input_shape=shape, num_classes=num_classes, **(parse_params(model_param) or {}))
+    result = audit(net, init, inputs=inputs, **(parse_params(init_param) or {}))
     _print(result)
     if csv_path is not None:
         _write_csv(result, csv_path)
