@@ -39,6 +39,9 @@ def test_the_audit_reports_that_transformer_encoder_layers_are_copies_of_layer_0
     assert row.note == "copy of layers.0.linear1.weight"
     reinitialised = apply_init(torch_encoder(depth=4), "xavier-uniform", seeded())
     assert kinds(initlab.audit(reinitialised), "copies") == []
+    redrawn = initlab.audit(apply_init(torch_encoder(depth=4), "pytorch-default", seeded()))
+    assert kinds(redrawn, "copies") == kinds(redrawn, "copy") == []  # the packed attention too
+    assert len(kinds(redrawn, "packed-qkv")) == 4  # PyTorch's default: Xavier on the packed matrix
 
 
 def test_two_copied_layers_and_a_lone_copy_are_worded_as_such() -> None:

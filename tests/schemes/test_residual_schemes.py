@@ -261,6 +261,9 @@ def test_foreign_blocks_get_zero_last_norm_and_a_hooked_gain() -> None:
         assert torch.equal(block(x), torch.relu(x))  # relu(0·F(x) + x)
     model(torch.randn(2, 1, 5, 5)).square().sum().backward()
     assert all(a.grad is not None and a.grad.item() != 0.0 for a in alphas)
+    skip = apply_init(ForeignNet(), "skipinit", seeded(), norm="remove")  # the gain moves to conv2/conv3
+    assert skip.layer1[0].conv2.initlab_gain.item() == 0.0 and skip.layer1[2].conv3.initlab_gain.item() == 0.0
+    assert all(torch.equal(block(x), torch.relu(x)) for block in skip.layer1)
 
 
 def test_the_base_scheme_initialises_the_other_layers() -> None:
