@@ -121,6 +121,13 @@ def test_mark_branches_reads_names_and_layer_indices_and_survives_a_deep_copy() 
     assert copied.last is twin[0][2] and copied.last is not first.last
 
 
+def test_a_named_last_layer_ends_the_branch() -> None:
+    block = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 4))
+    mark_branch(block, last="1")
+    (branch,) = residual_branches(block)
+    assert branch.last is block[1] and branch.layers == (block[0], block[2], block[1])
+
+
 def test_marks_take_precedence_and_turn_off_the_foreign_block_guess() -> None:
     model = ForeignNet()
     mark_branch(model.layer1[0], output="bn2", norm="bn2")

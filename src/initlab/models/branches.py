@@ -153,7 +153,7 @@ def mark_branch(
 
     - ``layers``: the branch's weight layers, in forward order (default: every weight layer inside
       ``module`` except those inside ``skip``, a projection shortcut);
-    - ``last``: the branch's last weight layer (default: the last of ``layers``);
+    - ``last``: the branch's last weight layer (default: the last of ``layers``; put last when given);
     - ``norm``: the norm after ``last`` inside the branch, which zero-γ zeroes (default: none);
     - ``output``: the module whose output is F(x), where SkipInit's or ReZero's gain is applied
       (default: ``norm`` if given, else ``last``: only a linear op such as dropout may follow it
@@ -177,8 +177,7 @@ def mark_branch(
             f"mark_branch: {type(module).__name__} has no weight layer; pass layers=[...] naming the "
             "branch's Linear/Conv layers"
         )
-    if last_module not in resolved:
-        resolved.append(last_module)
+    resolved = [m for m in resolved if m is not last_module] + [last_module]  # ``last`` ends the branch
     post_module = _resolve(module, post, "post")
     norm_module = _resolve(module, norm, "norm")
     mark = BranchMark(
