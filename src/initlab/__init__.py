@@ -1,8 +1,8 @@
 """initlab: neural-network initialization schemes, instruments and reproducible studies.
 
-The package's face is lazy (PEP 562): ``apply_init``, ``build_model`` and ``load_dataset`` are
-imported on first use, so ``import initlab.store`` (and ``initlab runs``) read results without
-importing torch.
+The package's face is lazy (PEP 562): ``apply_init``, ``build_model``, ``load_dataset``, ``audit`` and
+``assert_init`` are imported on first use, so ``import initlab.store`` (and ``initlab runs``) read
+results without importing torch.
 """
 
 from __future__ import annotations
@@ -13,14 +13,21 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from initlab.auditing import assert_init, audit
     from initlab.data import load_dataset
     from initlab.models import build_model
     from initlab.schemes import apply_init
 
 #: Each name of the face, and the module it comes from.
-_FACE = {"apply_init": "initlab.schemes", "build_model": "initlab.models", "load_dataset": "initlab.data"}
+_FACE = {
+    "apply_init": "initlab.schemes",
+    "assert_init": "initlab.auditing",
+    "audit": "initlab.auditing",
+    "build_model": "initlab.models",
+    "load_dataset": "initlab.data",
+}
 
-__all__ = ["__version__", "apply_init", "build_model", "load_dataset"]
+__all__ = ["__version__", "apply_init", "assert_init", "audit", "build_model", "load_dataset"]
 
 
 def __getattr__(name: str) -> Any:

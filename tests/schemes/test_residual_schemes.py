@@ -240,16 +240,30 @@ def test_zero_last_norm_zeroes_gamma_and_refuses_models_without_norms() -> None:
         apply_init(resnet(norm="none"), "zero-last-norm", seeded())
 
 
-def test_foreign_blocks_get_zero_last_norm_but_cannot_hold_a_gain() -> None:
+def test_foreign_blocks_get_zero_last_norm_and_a_hooked_gain() -> None:
     model = apply_init(ForeignNet(), "zero-last-norm", seeded())
     assert (
         torch.count_nonzero(model.layer1[0].bn2.weight) == 0
         and torch.count_nonzero(model.layer1[2].bn3.weight) == 0
     )
-    with pytest.raises(
-        SchemeError, match=r"needs a scalar gain α on each residual branch; block 'layer1\.0'"
-    ):
-        apply_init(ForeignNet(), "rezero", seeded())
+    model = apply_init(ForeignNet(), "rezero", seeded())
+    alphas = [
+        model.layer1[0].bn2.initlab_gain,
+        model.layer1[1].bn2.initlab_gain,
+        model.layer1[2].bn3.initlab_gain,
+    ]
+    assert all(a.item() == 0.0 and a.requires_grad for a in alphas)
+    params = {id(p) for p in model.parameters()}
+    assert all(id(a) in params for a in alphas)
+    assert "layer1.2.bn3.initlab_gain" in model.state_dict()
+    x = torch.randn(2, 4, 5, 5)
+    for block in model.layer1:
+        assert torch.equal(block(x), torch.relu(x))  # relu(0·F(x) + x)
+    model(torch.randn(2, 1, 5, 5)).square().sum().backward()
+    assert all(a.grad is not None and a.grad.item() != 0.0 for a in alphas)
+    skip = apply_init(ForeignNet(), "skipinit", seeded(), norm="remove")  # the gain moves to conv2/conv3
+    assert skip.layer1[0].conv2.initlab_gain.item() == 0.0 and skip.layer1[2].conv3.initlab_gain.item() == 0.0
+    assert all(torch.equal(block(x), torch.relu(x)) for block in skip.layer1)
 
 
 def test_the_base_scheme_initialises_the_other_layers() -> None:

@@ -22,7 +22,8 @@ def test_zero_weight_random_bias_covers_every_conv_of_a_resnet() -> None:
 
 def test_a_model_with_an_unbiased_layer_is_refused() -> None:
     with pytest.raises(
-        SchemeError, match=r"7 have none, the first 'stem\.conv': build the model with bias=True"
+        SchemeError,
+        match=r"7 have none, the first 'stem\.conv\.weight': give each one a bias \(initlab's models: bias",
     ):
         apply_init(build_model("resnet-cifar", input_shape=(1, 8, 8), depth=8), "zero-weight-random-bias")
     model = build_model("resnet-cifar", input_shape=(1, 8, 8), depth=8, bias=True)

@@ -11,11 +11,21 @@
 - ``layer`` (1-based) and ``stack`` ("encoder" / "decoder") say where the block sits in a transformer,
   for schemes whose rule depends on the layer index or on the number of layers per stack.
 
+Extra forward arguments (a timestep embedding, an attention mask) are passed on to the branch:
+``Residual(branch)(x, emb)`` computes ``post(α·shortcut(x) + g·branch(x, emb))``.
+
+A foreign block that cannot be rewritten gets its gain from :func:`attach_gain`: a real
+``nn.Parameter`` registered on the module whose output is the branch's (so the optimizer sees it and
+``state_dict`` holds it), applied by a forward hook that multiplies that output, whatever arguments the
+module's forward takes. :func:`attach_output_scale` adds a constant factor (a buffer) the same way.
+
 Schemes find the branches, each branch's last layer, the number of blocks L and the layers per branch m
-through :func:`initlab.models.roles.residual_branches`.
+through :func:`initlab.models.branches.residual_branches`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -53,13 +63,13 @@ class Residual(nn.Module):
             self.gain = nn.Parameter(torch.ones((), device=device))
         return self.gain
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         skip = self.shortcut(x)
         if self.skip_scale != 1.0:
             skip = skip * self.skip_scale
         if self.branch_removed:
             return self.post(skip)
-        out = self.branch(x)
+        out = self.branch(x, *args, **kwargs)
         if self.gain is not None:
             out = out * self.gain
         return self.post(skip + out)
@@ -115,3 +125,61 @@ class PadShortcut(nn.Module):
 
     def extra_repr(self) -> str:
         return f"stride={self.stride}, extra={self.extra}"
+
+
+GAIN_ATTR = "initlab_gain"
+SCALE_ATTR = "initlab_output_scale"
+_HOOKED_ATTR = "_initlab_output_hook"
+
+
+def _scale_output(module: nn.Module, args: Any, output: Any) -> Any:
+    """Forward hook: the output (or the first element of a tuple output) times gain and scale.
+
+    A module-level function reading the factors from ``module``, so that a deep copy of the model
+    (its hooks are copied by reference) multiplies by the copy's own parameters.
+    """
+    factor = None
+    for attr in (GAIN_ATTR, SCALE_ATTR):
+        value = getattr(module, attr, None)
+        if value is not None:
+            factor = value if factor is None else factor * value
+    if factor is None:
+        return output
+    if isinstance(output, tuple):
+        return (output[0] * factor, *output[1:])
+    return output * factor
+
+
+def _hook_output(module: nn.Module) -> None:
+    if not getattr(module, _HOOKED_ATTR, False):
+        module.register_forward_hook(_scale_output)
+        setattr(module, _HOOKED_ATTR, True)
+
+
+def _device_of(module: nn.Module) -> torch.device | None:
+    reference = next(module.parameters(), None)
+    return reference.device if reference is not None else None
+
+
+def attach_gain(module: nn.Module) -> nn.Parameter:
+    """A learnable scalar gain on ``module``'s output (created as 1 if it has none), via a forward hook.
+
+    The gain is ``module.initlab_gain``, a registered ``nn.Parameter``; apply it before creating the
+    optimizer.
+    """
+    gain = getattr(module, GAIN_ATTR, None)
+    if gain is None:
+        gain = nn.Parameter(torch.ones((), device=_device_of(module)))
+        module.register_parameter(GAIN_ATTR, gain)
+        _hook_output(module)
+    return gain
+
+
+def attach_output_scale(module: nn.Module, value: float) -> torch.Tensor:
+    """A constant factor on ``module``'s output (a buffer, ``module.initlab_output_scale``), via a hook."""
+    scale = getattr(module, SCALE_ATTR, None)
+    if scale is None:
+        module.register_buffer(SCALE_ATTR, torch.ones((), device=_device_of(module)))
+        scale = getattr(module, SCALE_ATTR)
+        _hook_output(module)
+    return scale.fill_(value)

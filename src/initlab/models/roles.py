@@ -1,25 +1,20 @@
-"""Layer roles that init schemes read: the head, the transformer parts, and the residual branches.
+"""Layer roles that init schemes read: the head and the transformer parts.
 
 A role is a plain attribute on the module (``module.initlab_role``), so it survives ``copy.deepcopy``,
 ``state_dict`` round trips and ``torch.func.stack_module_state``, and costs nothing at run time.
-
-Residual structure is read from :class:`~initlab.models.blocks.Residual` blocks, and, in foreign
-models, from torchvision/timm-style blocks (a module with ``conv1``, ``conv2`` [, ``conv3``] and a
-``downsample`` or ``shortcut`` attribute: BasicBlock with ``conv2``/``bn2``, Bottleneck with
-``conv3``/``bn3``). :func:`require_branches` and :func:`require_head` refuse a model that lacks them
-with an error naming what is missing.
+initlab's models set roles as they build; a foreign model gets them by module name with
+:func:`mark_roles` (timm's ``named_apply`` idea). Residual branches are in
+:mod:`initlab.models.branches`. :func:`require_head` refuses a model without a head, naming what to mark.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator, Mapping
 
 from torch import nn
 
 from initlab.errors import SchemeError
-from initlab.models.blocks import Residual
 
 ROLE_ATTR = "initlab_role"
 HEAD = "head"
@@ -28,6 +23,9 @@ EMBEDDING = "embedding"
 POSITION = "position"
 QUERY, KEY, VALUE, ATTN_OUT = "query", "key", "value", "attn-out"
 FFN_IN, FFN_OUT = "ffn-in", "ffn-out"
+QKV = "qkv"
+"""A fused query/key/value projection (GPT-2's ``c_attn``): its output rows are W_q, W_k, W_v."""
+ROLES = (HEAD, EMBEDDING, POSITION, QUERY, KEY, VALUE, QKV, ATTN_OUT, FFN_IN, FFN_OUT)
 
 #: Modules whose ``weight`` is a learned linear map (the layers that weight-init schemes act on).
 WEIGHT_LAYER_TYPES: tuple[type[nn.Module], ...] = (
@@ -62,7 +60,9 @@ BATCH_NORM_TYPES: tuple[type[nn.Module], ...] = (
 
 
 def set_role(module: nn.Module, role: str) -> nn.Module:
-    """Mark ``module`` with ``role`` and return it."""
+    """Mark ``module`` with ``role`` (one of ``ROLES``) and return it."""
+    if role not in ROLES:
+        raise SchemeError(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
     setattr(module, ROLE_ATTR, role)
     return module
 
@@ -113,125 +113,32 @@ def norm_layers(model: nn.Module, types: tuple[type[nn.Module], ...] = NORM_LAYE
     return [name for name, m in model.named_modules() if isinstance(m, types)]
 
 
-@dataclass(frozen=True)
-class Branch:
-    """One residual branch, as schemes see it.
-
-    ``layers`` are the branch's weight layers in forward order (m = ``len(layers)``); ``last`` is the
-    branch's last weight layer; ``norm_after_last`` is the first normalization layer after it inside
-    the branch (a BasicBlock's ``bn2``), or None. ``residual`` is the :class:`Residual` block, or None
-    for a foreign block (which cannot carry a branch gain).
-    """
-
-    name: str
-    block: nn.Module
-    layers: tuple[nn.Module, ...]
-    norm_after_last: nn.Module | None
-
-    @property
-    def last(self) -> nn.Module:
-        return self.layers[-1]
-
-    @property
-    def residual(self) -> Residual | None:
-        return self.block if isinstance(self.block, Residual) else None
+def name_pattern(pattern: str) -> re.Pattern[str]:
+    """A module-name pattern: ``*`` stands for one name component (``transformer.h.*.attn``)."""
+    return re.compile("[^.]+".join(re.escape(part) for part in pattern.split("*")))
 
 
-def _is_foreign_block(module: nn.Module) -> bool:
-    """A torchvision/timm/kuangliu-style residual block: conv1, conv2 and a downsample/shortcut slot."""
-    if isinstance(module, nn.Sequential | nn.ModuleList | nn.ModuleDict | Residual):
-        return False
-    convs = [getattr(module, name, None) for name in ("conv1", "conv2")]
-    has_slot = hasattr(module, "downsample") or hasattr(module, "shortcut")
-    return has_slot and all(isinstance(c, WEIGHT_LAYER_TYPES) for c in convs)
-
-
-def _norm_after(container: nn.Module, last: nn.Module) -> nn.Module | None:
-    seen_last = False
-    for module in container.modules():
-        if module is last:
-            seen_last = True
-        elif seen_last and isinstance(module, NORM_LAYER_TYPES):
-            return module
-    return None
-
-
-def residual_branches(model: nn.Module) -> list[Branch]:
-    """Every residual branch of ``model``, in registration order (L = the length of the list)."""
-    branches = []
-    for name, module in model.named_modules():
-        if isinstance(module, Residual):
-            layers = tuple(m for _, m in weight_layers(module.branch))
-            if layers:
-                branches.append(Branch(name, module, layers, _norm_after(module.branch, layers[-1])))
-        elif _is_foreign_block(module):
-            conv3 = getattr(module, "conv3", None)
-            if isinstance(conv3, WEIGHT_LAYER_TYPES):
-                layers, norm = (module.conv1, module.conv2, conv3), getattr(module, "bn3", None)
-            else:
-                layers, norm = (module.conv1, module.conv2), getattr(module, "bn2", None)
-            norm = norm if isinstance(norm, NORM_LAYER_TYPES) else None
-            branches.append(Branch(name, module, layers, norm))
-    return branches
-
-
-def require_branches(model: nn.Module, scheme: str) -> list[Branch]:
-    """:func:`residual_branches`, or a SchemeError saying that the scheme needs them."""
-    branches = residual_branches(model)
-    if not branches:
+def matching_modules(model: nn.Module, pattern: str, what: str) -> list[tuple[str, nn.Module]]:
+    """``(name, module)`` of every module whose qualified name matches ``pattern``; refuse none."""
+    regex = name_pattern(pattern)
+    found = [(name, m) for name, m in model.named_modules() if name and regex.fullmatch(name)]
+    if not found:
+        names = [name for name, _ in model.named_modules() if name][:6]
         raise SchemeError(
-            f"scheme {scheme!r} needs residual branches, and {type(model).__name__} has none that initlab "
-            "can find: wrap each branch in initlab.models.Residual(branch, shortcut), or use blocks with "
-            "conv1/conv2 (+ bn2) or conv1/conv2/conv3 (+ bn3) and a downsample or shortcut attribute"
+            f"{what}: no module of {type(model).__name__} is named like {pattern!r} ('*' is one name "
+            f"component); its module names start {', '.join(names)}"
         )
-    return branches
+    return found
 
 
-def require_residuals(model: nn.Module, scheme: str, what: str) -> list[Residual]:
-    """The :class:`Residual` block of every branch; refuse foreign blocks (they cannot hold ``what``)."""
-    blocks = []
-    for branch in require_branches(model, scheme):
-        if branch.residual is None:
-            raise SchemeError(
-                f"scheme {scheme!r} needs {what} on each residual branch; block {branch.name!r} "
-                f"({type(branch.block).__name__}) is not an initlab.models.Residual and cannot hold one"
-            )
-        blocks.append(branch.residual)
-    return blocks
+def mark_roles(model: nn.Module, roles: Mapping[str, str]) -> list[str]:
+    """Set roles by module name: ``{pattern: role}``, e.g. ``{"transformer.h.*.attn.c_attn": "qkv"}``.
 
-
-@contextmanager
-def branches_removed(model: nn.Module) -> Iterator[nn.Module]:
-    """Within the block, every :class:`Residual` computes ``post(α·shortcut(x))``: its branch is skipped.
-
-    The network "with the branches removed", against which an identity-at-init scheme can be checked.
+    Returns the names marked; a pattern that matches nothing is refused with the model's names.
     """
-    blocks = [m for m in model.modules() if isinstance(m, Residual)]
-    if not blocks:
-        raise SchemeError(f"{type(model).__name__} has no initlab.models.Residual blocks to remove")
-    for block in blocks:
-        block.branch_removed = True
-    try:
-        yield model
-    finally:
-        for block in blocks:
-            block.branch_removed = False
-
-
-def stack_depths(model: nn.Module, scheme: str) -> dict[str, int]:
-    """``{stack: number of layers}`` from the ``layer``/``stack`` marks of the model's Residual blocks.
-
-    A transformer's encoder-only model gives ``{"encoder": N}``, a decoder-only one ``{"decoder": M}``.
-    Refuses a model whose residual blocks do not all carry both marks.
-    """
-    blocks = require_residuals(model, scheme, "a layer index and a stack mark")
-    depths: dict[str, set[int]] = {}
-    for block in blocks:
-        if block.layer is None or block.stack is None:
-            raise SchemeError(
-                f"scheme {scheme!r} needs each residual block marked with its transformer layer and stack "
-                "(Residual(..., layer=i, stack='encoder'|'decoder')); a block has none "
-                "(build_model('transformer', ...) marks them)"
-            )
-        depths.setdefault(block.stack, set()).add(block.layer)
-    return {stack: len(layers) for stack, layers in depths.items()}
+    marked = []
+    for pattern, role in roles.items():
+        for name, module in matching_modules(model, pattern, "mark_roles"):
+            set_role(module, role)
+            marked.append(name)
+    return marked

@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 import torch
 from pydantic import Field
 from torch import nn
 
 from initlab.callbacks import STEP_EVENTS, Callback, TrainContext
+from initlab.frames import Tidy, row_dict
 from initlab.probes.table import select
 from initlab.records import ProbeRow
 
@@ -65,11 +66,12 @@ def relative_change(change: float, scale: float) -> float:
     return change / scale
 
 
-class Probe(Callback):
+class Probe(Tidy, Callback):
     """Base class of the instruments: rows, schedule, emit, and the callback plumbing.
 
     Subclasses set ``name`` and implement :meth:`record` (and, when they hook the model,
-    :meth:`attach`/:meth:`detach`). ``rows`` holds every row recorded so far, in order.
+    :meth:`attach`/:meth:`detach`). ``rows`` holds every row recorded so far, in order;
+    ``to_frame()`` gives them as a pandas DataFrame, and Jupyter shows them as a table.
     """
 
     name: ClassVar[str]
@@ -105,6 +107,9 @@ class Probe(Callback):
     def detach(self) -> None:
         """Stop watching: remove every hook and drop references to the model."""
         self.model = self.optimizer = self.inputs = None
+
+    def tidy_rows(self) -> list[dict[str, Any]]:
+        return [row_dict(row) for row in self.rows]
 
     def select(
         self, name: str | None = None, layer: str | None = None, step: int | None = None

@@ -63,8 +63,10 @@ def pytorch_default(model: nn.Module, *, generator: torch.Generator) -> nn.Modul
 
     Linear and ConvNd: ``kaiming_uniform_(W, a=√5)``, i.e. W ~ U(−1/√fan_in, 1/√fan_in),
     Var(W) = 1/(3·fan_in); bias ~ U(−1/√fan_in, 1/√fan_in). Every other module with its own
-    ``reset_parameters`` (norm layers, embeddings, attention) runs it with a seed drawn from the
-    generator. Children are reset before their parents, as their constructors run.
+    ``reset_parameters`` (norm layers, embeddings) or ``_reset_parameters`` (``nn.MultiheadAttention``:
+    Xavier-uniform on the packed q/k/v, zero biases; ``nn.Transformer``: Xavier-uniform on every
+    matrix) runs it with a seed drawn from the generator. Children are reset before their parents,
+    as their constructors run.
     """
     for module in post_order(model):
         if isinstance(module, WEIGHT_LAYER_TYPES):
@@ -72,13 +74,21 @@ def pytorch_default(model: nn.Module, *, generator: torch.Generator) -> nn.Modul
             uniform_(module.weight, -bound, bound, generator)
             if module.bias is not None:
                 uniform_(module.bias, -bound, bound, generator)
-        elif callable(getattr(module, "reset_parameters", None)):
+        elif reset_method(module) is not None:
             reset_on_cpu(module, fork_seed(generator))
     return model
 
 
+def reset_method(module: nn.Module) -> str | None:
+    """The name of the module's own reset: ``reset_parameters``, or ``_reset_parameters`` (torch's
+    attention and transformer modules); None without one."""
+    return next(
+        (n for n in ("reset_parameters", "_reset_parameters") if callable(getattr(module, n, None))), None
+    )
+
+
 def reset_on_cpu(module: nn.Module, seed: int) -> None:
-    """``module.reset_parameters()`` with the CPU RNG seeded by ``seed``, drawing on the CPU.
+    """The module's own reset (:func:`reset_method`) with the CPU RNG seeded by ``seed``, on the CPU.
 
     A module on another device is reset as a CPU copy whose state is copied back, so its init does
     not depend on the device it lives on; the global RNG is left as it was.
@@ -86,11 +96,12 @@ def reset_on_cpu(module: nn.Module, seed: int) -> None:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         own = [*module.parameters(recurse=False), *module.buffers(recurse=False)]
+        method = reset_method(module)
         if all(t.device.type == "cpu" for t in own):
-            module.reset_parameters()
+            getattr(module, method)()
             return
         twin = copy.deepcopy(module).cpu()
-        twin.reset_parameters()
+        getattr(twin, method)()
         for target, drawn in zip(module.state_dict().values(), twin.state_dict().values(), strict=True):
             target.copy_(drawn)
 

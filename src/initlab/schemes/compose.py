@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from initlab.errors import ConfigError, SchemeError
-from initlab.models.roles import require_branches, require_head
+from initlab.models.branches import require_branches
+from initlab.models.roles import require_head
 from initlab.schemes.registry import SCHEMES, layerwise_entry, register_scheme
 
 

@@ -1,8 +1,11 @@
 """Layer-wise schemes: one rule per weight tensor, applied to every Linear and Conv, plus a bias policy.
 
 ``@layerwise_scheme(name, ...)`` registers a rule ``rule(weight, *, generator, **params)`` as a scheme
-that fills the weight of every Linear/Conv layer (in registration order) and sets its bias by the
-policy below. Norm layers, embeddings and scalar parameters keep their values (a freshly built model
+that fills every weight matrix (in registration order) and sets its bias by the policy below. The
+matrices are those of :func:`initlab.models.weights.weights`: every Linear and Conv, Hugging Face's
+``Conv1D`` (read as ``(out, in)``), and each of W_q, W_k, W_v in ``nn.MultiheadAttention``'s packed
+``in_proj_weight`` or in a layer marked ``qkv``, each its own matrix with its own fans.
+Norm layers, embeddings and scalar parameters keep their values (a freshly built model
 holds PyTorch's defaults there). The rule's own params become the scheme's params, followed by
 ``bias`` and ``bias_scale``; the rule stays importable for schemes that combine rules (Fixup, LSUV).
 """
@@ -18,7 +21,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from initlab.models.roles import weight_layers
+from initlab.models.weights import weights
 from initlab.schemes.registry import Paper, register_scheme
 from initlab.schemes.rules import fans
 from initlab.schemes.sampling import normal_, uniform_
@@ -31,9 +34,14 @@ Bias (param ``bias``): ``zeros`` (default) b = 0; ``keep`` leaves it; ``normal``
 ``uniform`` b ~ U(−bias_scale, bias_scale); ``pytorch-default`` b ~ U(±1/√fan_in)."""
 
 
-def init_bias(layer: nn.Module, policy: BiasPolicy, scale: float, generator: torch.Generator) -> None:
-    """Set ``layer.bias`` (if any) by ``policy`` (see ``BIAS_DOC``)."""
-    bias = getattr(layer, "bias", None)
+def init_bias(
+    bias: torch.Tensor | None,
+    weight: torch.Tensor,
+    policy: BiasPolicy,
+    scale: float,
+    generator: torch.Generator,
+) -> None:
+    """Set ``bias`` (if any) of the ``(out, in, ...)`` matrix ``weight`` by ``policy`` (see ``BIAS_DOC``)."""
     if bias is None or policy == "keep":
         return
     if policy == "zeros":
@@ -43,7 +51,7 @@ def init_bias(layer: nn.Module, policy: BiasPolicy, scale: float, generator: tor
     elif policy == "uniform":
         uniform_(bias, -scale, scale, generator)
     else:
-        bound = 1.0 / math.sqrt(fans(layer.weight)[0])
+        bound = 1.0 / math.sqrt(fans(weight)[0])
         uniform_(bias, -bound, bound, generator)
 
 
@@ -67,9 +75,9 @@ def layerwise_scheme(name: str, *, family: str, paper: Paper | None) -> Callable
 
         def scheme(model: nn.Module, *, generator: torch.Generator, **params: object) -> nn.Module:
             policy, scale = params.pop("bias"), params.pop("bias_scale")
-            for _, layer in weight_layers(model):
-                rule(layer.weight, generator=generator, **params)
-                init_bias(layer, policy, scale, generator)  # type: ignore[arg-type]
+            for weight in weights(model):
+                rule(weight.tensor, generator=generator, **params)
+                init_bias(weight.bias, weight.tensor, policy, scale, generator)  # type: ignore[arg-type]
             return model
 
         positional = inspect.Parameter("model", inspect.Parameter.POSITIONAL_OR_KEYWORD)

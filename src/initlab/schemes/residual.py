@@ -1,12 +1,14 @@
 """The residual family: start each residual branch at zero, so each block starts as the identity.
 
-Each scheme reads the branches from the model (:func:`initlab.models.roles.residual_branches`:
-``Residual`` blocks, or torchvision-style BasicBlock/Bottleneck) and refuses a model without them.
+Each scheme reads the branches from the model (:func:`initlab.models.branches.residual_branches`:
+branches marked with ``mark_branch``, ``Residual`` blocks, or torchvision-style BasicBlock/Bottleneck)
+and refuses a model without them, saying what to mark.
 Except for Fixup, whose formula fixes every layer, the weight layers are first initialised by a
 layer-wise ``base`` scheme (default ``he-normal``; ``base_params`` are its params), then the scheme
 sets the branch's zero. The model options each scheme needs are listed in ``initlab.models.resnet``.
-SkipInit and ReZero add a scalar gain to every branch that has none: apply them before creating the
-optimizer (``initlab.train`` does).
+SkipInit and ReZero add a scalar gain to every branch that has none (on a foreign block: a parameter
+on the branch's output module, applied by a forward hook): apply them before creating the optimizer
+(``initlab.train`` does).
 """
 
 from __future__ import annotations
@@ -18,15 +20,9 @@ from torch import nn
 
 from initlab.errors import SchemeError
 from initlab.models.blocks import Residual, ScalarBias, ScalarMultiplier
-from initlab.models.roles import (
-    BATCH_NORM_TYPES,
-    Branch,
-    norm_layers,
-    require_branches,
-    require_head,
-    require_residuals,
-    weight_layers,
-)
+from initlab.models.branches import Branch, require_branches
+from initlab.models.roles import BATCH_NORM_TYPES, norm_layers, require_head
+from initlab.models.weights import weights, zero_module
 from initlab.schemes.registry import Paper, layerwise_entry, register_scheme
 from initlab.schemes.rules import FanMode, he_std
 from initlab.schemes.sampling import normal_
@@ -37,13 +33,6 @@ FIXUP = Paper(
     "Fixup Initialization: Residual Learning Without Normalization",
     arxiv="1901.09321",
 )
-
-
-def zero_layer(layer: nn.Module) -> None:
-    """W = 0 and b = 0."""
-    layer.weight.zero_()
-    if getattr(layer, "bias", None) is not None:
-        layer.bias.zero_()
 
 
 class BaseInit:
@@ -86,24 +75,25 @@ def fixup(
     if norms:
         raise SchemeError(
             f"fixup replaces normalization and refuses a model with normalization layers: found "
-            f"{len(norms)}, the first at {norms[0]!r}; build it with norm='none' (and fixup=True)"
+            f"{len(norms)}, the first at {norms[0]!r}; remove them (initlab's resnet: norm='none', "
+            "fixup=True)"
         )
     head = require_head(model, "fixup")
     if strict:
         _require_fixup_structure(branches)
     count = len(branches)
     branch_of = {id(layer): branch for branch in branches for layer in branch.layers}
-    for _, layer in weight_layers(model):
-        branch = branch_of.get(id(layer))
-        if layer is head or (branch is not None and layer is branch.last):
-            zero_layer(layer)
+    for weight in weights(model):
+        branch = branch_of.get(id(weight.module))
+        if weight.module is head or (branch is not None and weight.module is branch.last):
+            zero_module(weight.module)
             continue
-        std = he_std(layer.weight, mode)
+        std = he_std(weight.tensor, mode)
         if branch is not None:
             std *= count ** (-1.0 / (2 * len(branch.layers) - 2))
-        normal_(layer.weight, 0.0, std, generator)
-        if layer.bias is not None:
-            layer.bias.zero_()
+        normal_(weight.tensor, 0.0, std, generator)
+        if weight.bias is not None:
+            weight.bias.zero_()
     for module in model.modules():
         if isinstance(module, ScalarBias):
             module.bias.zero_()
@@ -121,8 +111,9 @@ def _require_fixup_structure(branches: list[Branch]) -> None:
         if not has_scalars:
             raise SchemeError(
                 f"fixup needs Fixup's structure (scalar biases before each conv, activation and linear "
-                f"layer, and a scalar multiplier per branch); branch {branch.name!r} has none. Build the "
-                "model with norm='none', fixup=True, or pass strict=False to apply only the weight rule"
+                f"layer, and a scalar multiplier per branch); branch {branch.name!r} has none. Add "
+                "initlab.models.ScalarBias/ScalarMultiplier (initlab's resnet: norm='none', fixup=True), "
+                "or pass strict=False to apply only the weight rule"
             )
 
 
@@ -149,28 +140,29 @@ def skipinit(
 
     Each block computes ``x + g·f(x)`` with g = 0: the identity. Other layers: the ``base`` scheme.
     SkipInit replaces BatchNorm: a model with BatchNorm is refused, or (``norm="remove"``) every
-    BatchNorm is replaced by ``nn.Identity``. The gain is added to every ``Residual`` that has none
-    (foreign blocks cannot hold one and are refused).
+    BatchNorm is replaced by ``nn.Identity``. The gain is added to every branch that has none: a
+    ``Residual``'s own, or on a foreign or marked block a parameter on the branch's output module
+    applied by a forward hook.
 
     Paper vs reference (deepmind-research ``nfnets/skipinit_resnet.py``): the reference also starts
     its classifier at zero (``fc_init=jnp.zeros``), which the paper does not prescribe; ``zero_head``
     reproduces it. Its convs use Haiku's default, a truncated LeCun normal.
     """
     init = BaseInit(base, base_params)
-    blocks = require_residuals(model, "skipinit", "a scalar gain")
+    branches = require_branches(model, "skipinit")
     head = require_head(model, "skipinit") if zero_head else None
     batch_norms = norm_layers(model, BATCH_NORM_TYPES)
     if batch_norms and norm == "refuse":
         raise SchemeError(
             f"skipinit replaces BatchNorm and refuses a model with it: found {len(batch_norms)}, the first "
-            f"at {batch_norms[0]!r}; build it with norm='none', or pass norm='remove' to drop them"
+            f"at {batch_norms[0]!r}; remove them (initlab's models: norm='none'), or pass norm='remove'"
         )
     _remove_batch_norm(model)
     init(model, generator)
-    for block in blocks:
-        block.ensure_gain().zero_()
+    for branch in require_branches(model, "skipinit") if batch_norms else branches:  # outputs may be gone
+        branch.ensure_gain().zero_()
     if head is not None:
-        zero_layer(head)
+        zero_module(head)
     return model
 
 
@@ -204,7 +196,8 @@ def rezero(
 ) -> nn.Module:
     """ReZero: x_{i+1} = x_i + α_i·F(x_i) with one learnable α per residual branch, α = 0 at init.
 
-    Other layers: the ``base`` scheme. α is the ``Residual``'s gain, added where missing. ReZero drops
+    Other layers: the ``base`` scheme. α is the ``Residual``'s gain, added where missing (on a foreign
+    or marked block: a parameter on the branch's output, applied by a forward hook). ReZero drops
     normalization in transformers: build ``transformer`` with ``norm="none"`` (with post-LN the block
     is ``LN(x + α·F(x))``, not the identity).
 
@@ -214,10 +207,10 @@ def rezero(
     (``base="pytorch-default"``).
     """
     init = BaseInit(base, base_params)
-    blocks = require_residuals(model, "rezero", "a scalar gain α")
+    branches = require_branches(model, "rezero")
     init(model, generator)
-    for block in blocks:
-        block.ensure_gain().zero_()
+    for branch in branches:
+        branch.ensure_gain().zero_()
     return model
 
 
@@ -247,7 +240,8 @@ def zero_last_norm(
         if branch.norm_after_last is None:
             raise SchemeError(
                 f"zero-last-norm needs a normalization layer after the last layer of each residual branch; "
-                f"branch {branch.name!r} has none (build the model with norm='batch')"
+                f"branch {branch.name!r} has none: mark it with mark_branch(module, norm=...) (initlab's "
+                "models: norm='batch')"
             )
     init(model, generator)
     for branch in branches:
@@ -280,5 +274,5 @@ def zero_last_layer(
     branches = require_branches(model, "zero-last-layer")
     init(model, generator)
     for branch in branches:
-        zero_layer(branch.last)
+        zero_module(branch.last)
     return model

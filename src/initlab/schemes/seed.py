@@ -9,7 +9,7 @@ from pydantic import Field
 from torch import nn
 
 from initlab.errors import SchemeError
-from initlab.models.roles import weight_layers
+from initlab.models.weights import weights
 from initlab.schemes.registry import Paper, register_scheme
 from initlab.schemes.sampling import normal_, uniform_
 
@@ -45,18 +45,18 @@ def zero_weight_random_bias(
     with a layer without bias is refused: that layer would output 0 forever, its units alike (build
     the model with ``bias=True``).
     """
-    layers = list(weight_layers(model))
-    unbiased = [name for name, layer in layers if layer.bias is None]
+    layers = weights(model)
+    unbiased = [w.name for w in layers if w.bias is None]
     if unbiased:
         raise SchemeError(
             f"zero-weight-random-bias needs a bias in every Linear/Conv layer (a zero layer without one "
             f"outputs 0 and its units stay alike); {len(unbiased)} have none, the first {unbiased[0]!r}: "
-            "build the model with bias=True"
+            "give each one a bias (initlab's models: bias=True)"
         )
-    for _, layer in layers:
-        layer.weight.zero_()
+    for weight in layers:
+        weight.tensor.zero_()
         if dist == "normal":
-            normal_(layer.bias, shift, scale, generator)
+            normal_(weight.bias, shift, scale, generator)
         else:
-            uniform_(layer.bias, shift, shift + scale, generator)
+            uniform_(weight.bias, shift, shift + scale, generator)
     return model

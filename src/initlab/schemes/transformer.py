@@ -3,7 +3,12 @@
 The schemes read roles (``initlab.models.roles``): the residual branches with their ``layer`` and
 ``stack`` marks, the query/key/value/output and FFN projections, the input and position embeddings,
 the head. N is the number of encoder layers, M the number of decoder layers (a layer = attention +
-FFN, two residual branches). ``initlab.models.transformer`` builds models with all the marks.
+FFN, two residual branches). ``initlab.models.transformer`` builds models with all the marks; a
+foreign transformer (Hugging Face GPT-2 or BERT, ``nn.TransformerEncoder``) is marked with
+``mark_branches`` and ``mark_roles``, and ``nn.MultiheadAttention``'s packed q/k/v are found without
+marks. Weight matrices are read as ``(out, in)`` views (:mod:`initlab.models.weights`): a fused
+q/k/v projection is three matrices. A scheme that finds none of the structure its formula names
+refuses the model, saying what to mark.
 """
 
 from __future__ import annotations
@@ -17,23 +22,9 @@ from pydantic import Field
 from torch import nn
 
 from initlab.errors import SchemeError
-from initlab.models.blocks import Residual
-from initlab.models.roles import (
-    ATTN_OUT,
-    EMBEDDING,
-    KEY,
-    POSITION,
-    QUERY,
-    VALUE,
-    WEIGHT_LAYER_TYPES,
-    modules_with_role,
-    norm_layers,
-    require_branches,
-    require_residuals,
-    role_of,
-    stack_depths,
-    weight_layers,
-)
+from initlab.models.branches import require_layer_marks
+from initlab.models.roles import ATTN_OUT, EMBEDDING, KEY, POSITION, QUERY, modules_with_role, norm_layers
+from initlab.models.weights import QKV_ROLES, Weight, module_weights, weights, weights_of
 from initlab.schemes.classic import pytorch_default
 from initlab.schemes.registry import Paper, register_scheme
 from initlab.schemes.rules import xavier_std
@@ -43,21 +34,24 @@ Positive = Annotated[float, Field(gt=0)]
 ATTENTION_QK = (QUERY, KEY)
 
 
-def _zero_bias(layer: nn.Module) -> None:
+def _zero_bias(layer: nn.Module | Weight) -> None:
     if getattr(layer, "bias", None) is not None:
         layer.bias.zero_()
 
 
-def _xavier_uniform(layer: nn.Module, scale: float, generator: torch.Generator) -> None:
-    bound = math.sqrt(3.0) * xavier_std(layer.weight) * scale
-    uniform_(layer.weight, -bound, bound, generator)
-    _zero_bias(layer)
+def _xavier_uniform(weight: Weight, scale: float, generator: torch.Generator) -> None:
+    bound = math.sqrt(3.0) * xavier_std(weight.tensor) * scale
+    uniform_(weight.tensor, -bound, bound, generator)
+    _zero_bias(weight)
 
 
-def _marked_blocks(model: nn.Module, scheme: str) -> tuple[dict[str, int], list[Residual]]:
-    """``({stack: layers}, Residual blocks)``, every block checked for its layer/stack marks."""
-    depths = stack_depths(model, scheme)
-    return depths, require_residuals(model, scheme, "a layer index and a stack mark")
+def _refuse_norms(model: nn.Module, scheme: str) -> None:
+    norms = norm_layers(model)
+    if norms:
+        raise SchemeError(
+            f"{scheme} trains without LayerNorm and refuses a model with normalization layers: found "
+            f"{len(norms)}, the first at {norms[0]!r}; remove them (initlab's transformer: norm='none')"
+        )
 
 
 def _embedding_dim(module: nn.Module) -> int:
@@ -81,15 +75,17 @@ def gpt2(model: nn.Module, *, generator: torch.Generator, std: Positive = 0.02) 
     (the attention output and the FFN's second projection) is scaled by 1/√L, L the number of residual
     branches (2 per layer: nanoGPT's 0.02/√(2·n_layer)); biases 0; LayerNorm γ = 1, β = 0. As in
     nanoGPT ``model.py`` (which draws the projections twice, first at 0.02; here they are drawn once).
+    The branches must carry their transformer layer marks: a model whose residual branches are not
+    transformer layers (a conv ResNet) is refused.
     """
-    branches = require_branches(model, "gpt2")
+    _, branches = require_layer_marks(model, "gpt2")
     last = {id(branch.last) for branch in branches}
     scaled = std / math.sqrt(len(branches))
+    for weight in weights(model):
+        normal_(weight.tensor, 0.0, scaled if id(weight.module) in last else std, generator)
+        _zero_bias(weight)
     for module in model.modules():
-        if isinstance(module, WEIGHT_LAYER_TYPES):
-            normal_(module.weight, 0.0, scaled if id(module) in last else std, generator)
-            _zero_bias(module)
-        elif isinstance(module, nn.Embedding):
+        if isinstance(module, nn.Embedding):
             normal_(module.weight, 0.0, std, generator)
         elif isinstance(module, nn.LayerNorm) and module.elementwise_affine:
             module.reset_parameters()
@@ -125,31 +121,29 @@ def t_fixup(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
     forward pass; build ``scale_embedding=True`` to match it. A model with both an encoder and a
     decoder stack is refused: which stack's depth scales each embedding is not marked.
     """
-    norms = norm_layers(model)
-    if norms:
-        raise SchemeError(
-            f"t-fixup trains without LayerNorm and refuses a model with normalization layers: found "
-            f"{len(norms)}, the first at {norms[0]!r}; build the transformer with norm='none'"
-        )
-    depths, blocks = _marked_blocks(model, "t-fixup")
+    _refuse_norms(model, "t-fixup")
+    depths, branches = require_layer_marks(model, "t-fixup")
     embeddings = modules_with_role(model, EMBEDDING)
     if not embeddings:
-        raise SchemeError("t-fixup scales the input embedding: mark it with set_role(module, 'embedding')")
+        raise SchemeError(
+            "t-fixup scales the input embedding: mark it with set_role(module, 'embedding') or "
+            "mark_roles(model, {'name.pattern': 'embedding'})"
+        )
     if len(depths) > 1:
         raise SchemeError(
             f"t-fixup: the model has stacks {sorted(depths)}; mark which stack owns each embedding"
         )
     embed_scale = (9 * next(iter(depths.values()))) ** -0.25
-    for _, layer in weight_layers(model):
-        _xavier_uniform(layer, 1.0, generator)
-    for block in blocks:
-        depth = depths[block.stack]
-        scale = 0.67 * depth**-0.25 if block.stack == "encoder" else (9 * depth) ** -0.25
-        for _, layer in weight_layers(block.branch):
-            if role_of(layer) not in ATTENTION_QK:
-                layer.weight.mul_(scale)
+    for weight in weights(model):
+        _xavier_uniform(weight, 1.0, generator)
+    for branch in branches:
+        depth = depths[branch.stack]
+        scale = 0.67 * depth**-0.25 if branch.stack == "encoder" else (9 * depth) ** -0.25
+        for weight in weights_of(branch.layers):
+            if weight.role not in ATTENTION_QK:
+                weight.tensor.mul_(scale)
     for module in embeddings + modules_with_role(model, POSITION):
-        scale = embed_scale if role_of(module) == EMBEDDING else 1.0
+        scale = embed_scale if module in embeddings else 1.0
         normal_(module.weight, 0.0, _embedding_dim(module) ** -0.5 * scale, generator)
         _zero_bias(module)
     return model
@@ -198,9 +192,10 @@ def deepnorm(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
     β = 0.87·(N⁴M)^(−1/16), decoder α = (3M)^(1/4), β = (12M)^(−1/4).
 
     Every weight in a residual branch gets W ~ N(0, g²·2/(fan_in + fan_out)) with g = β, except the
-    query and key projections (g = 1); their biases are 0. α is set as each block's ``skip_scale``.
-    The embeddings and the head keep their init. Needs post-LN blocks (``norm="post"``); others are
-    refused.
+    query and key projections (g = 1); their biases are 0. α is set as each block's ``skip_scale``;
+    on a foreign post-LN block (marked ``post=``), whose shortcut cannot be reached, as the exact
+    equivalent LN_ε(α·x + G) = LN_{ε/α²}(x + G/α) (see ``Branch.scale_skip``). The embeddings and the
+    head keep their init. Needs post-LN blocks; others (pre-LN, as GPT-2) are refused.
 
     Paper vs reference (microsoft/torchscale ``architecture/encoder.py``): for encoder-decoder models
     the reference divides the encoder's weights by (N⁴M)^(1/16)/1.15, i.e. β = 1.15·(N⁴M)^(−1/16),
@@ -208,21 +203,22 @@ def deepnorm(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
     fairseq's (Xavier-uniform, gain 1/√2 on q, k, v; PyTorch's default on the FFN) scaled by 1/β
     afterwards; the paper's pseudocode, followed here, draws Xavier-normal with gain β directly.
     """
-    depths, blocks = _marked_blocks(model, "deepnorm")
-    for block in blocks:
-        if not isinstance(block.post, nn.LayerNorm):
+    depths, branches = require_layer_marks(model, "deepnorm")
+    for branch in branches:
+        if not isinstance(branch.post, nn.LayerNorm):
             raise SchemeError(
-                "deepnorm needs post-LN residual blocks, LN(α·x + G(x)); a block has no LayerNorm after the "
-                "sum: build the transformer with norm='post'"
+                f"deepnorm needs post-LN residual blocks, LN(α·x + G(x)); branch {branch.name!r} has no "
+                "LayerNorm after its sum: mark it with mark_branch(..., post=layer_norm) (initlab's "
+                "transformer: norm='post'; pre-LN models such as GPT-2 are not DeepNorm's)"
             )
     constants = deepnorm_constants(depths.get("encoder", 0), depths.get("decoder", 0))
-    for block in blocks:
-        alpha, beta = constants[block.stack].alpha, constants[block.stack].beta
-        block.skip_scale = alpha
-        for _, layer in weight_layers(block.branch):
-            gain = 1.0 if role_of(layer) in ATTENTION_QK else beta
-            normal_(layer.weight, 0.0, xavier_std(layer.weight, gain), generator)
-            _zero_bias(layer)
+    for branch in branches:
+        alpha, beta = constants[branch.stack].alpha, constants[branch.stack].beta
+        branch.scale_skip(alpha)
+        for weight in weights_of(branch.layers):
+            gain = 1.0 if weight.role in ATTENTION_QK else beta
+            normal_(weight.tensor, 0.0, xavier_std(weight.tensor, gain), generator)
+            _zero_bias(weight)
     return model
 
 
@@ -245,11 +241,11 @@ def ds_init(
     (per stack) holding the weight; Var(W) = 2/(fan_in + fan_out)·α²/l. Weights outside the layers
     (the row embedding, the head): plain Xavier-uniform. Biases 0; embeddings keep their init.
     """
-    _, blocks = _marked_blocks(model, "ds-init")
-    depth_of = {id(layer): block.layer for block in blocks for _, layer in weight_layers(block.branch)}
-    for _, layer in weight_layers(model):
-        depth = depth_of.get(id(layer))
-        _xavier_uniform(layer, 1.0 if depth is None else alpha / math.sqrt(depth), generator)
+    _, branches = require_layer_marks(model, "ds-init")
+    depth_of = {id(layer): branch.layer for branch in branches for layer in branch.layers}
+    for weight in weights(model):
+        depth = depth_of.get(id(weight.module))
+        _xavier_uniform(weight, 1.0 if depth is None else alpha / math.sqrt(depth), generator)
     return model
 
 
@@ -321,18 +317,49 @@ def pytorch_transformer(model: nn.Module, *, generator: torch.Generator) -> nn.M
     weights and biases; LayerNorm γ = 1, β = 0. Everything else here gets PyTorch's default
     (Embedding N(0, 1)). ``nn.Transformer`` (the full model) differs: it re-initialises every matrix
     of its layers with ``xavier_uniform_``. The table below (``torch_encoder_layer_init``) measures a
-    real layer.
+    real layer. A model with no query/key/value projections is refused (mark them, or a fused
+    projection as ``qkv``): without them this would be ``pytorch-default``.
     """
+    attentions = _attentions(model)
+    if not attentions:
+        raise SchemeError(
+            f"pytorch-transformer initialises attention, and {type(model).__name__} has no query/key/value "
+            "projections initlab can find: mark them with mark_roles(model, {'*.query': 'query', "
+            "'*.key': 'key', '*.value': 'value'}), or a fused projection with role 'qkv'"
+        )
     pytorch_default(model, generator=generator)
-    attentions = [m for m in model.modules() if {role_of(c) for c in m.children()} >= {QUERY, KEY, VALUE}]
-    for attention in attentions:
-        qkv = [c for c in attention.children() if role_of(c) in (QUERY, KEY, VALUE)]
-        fused = torch.empty(sum(c.weight.shape[0] for c in qkv), qkv[0].weight.shape[1])
+    for qkv, outs in attentions:
+        fused = torch.empty(sum(w.tensor.shape[0] for w in qkv), qkv[0].tensor.shape[1])
         bound = math.sqrt(3.0) * xavier_std(fused)
         uniform_(fused, -bound, bound, generator)
-        for part, layer in zip(fused.split([c.weight.shape[0] for c in qkv]), qkv, strict=True):
-            layer.weight.copy_(part)
-            _zero_bias(layer)
-        for out in (c for c in attention.children() if role_of(c) == ATTN_OUT):
+        for part, weight in zip(fused.split([w.tensor.shape[0] for w in qkv]), qkv, strict=True):
+            weight.tensor.copy_(part)
+            _zero_bias(weight)
+        for out in outs:
             _zero_bias(out)
     return model
+
+
+def _attentions(model: nn.Module) -> list[tuple[list[Weight], list[Weight]]]:
+    """``(q/k/v matrices, output projections)`` of each attention of ``model``.
+
+    An attention is the innermost module that holds, itself or in its direct children, a query, a key
+    and a value matrix (packed or separate; a decoder layer's self- and cross-attention are two); its
+    output projections are the attn-out matrices inside it or, where it has none (BERT's sits in a
+    sibling), inside its parent.
+    """
+    found, claimed = [], set()
+    parents = {id(child): parent for parent in model.modules() for child in parent.children()}
+    for name, module in reversed(list(model.named_modules())):  # every child before its parent
+        near = module_weights(name, module) + [
+            w for child_name, child in module.named_children() for w in module_weights(child_name, child)
+        ]
+        qkv = [w for w in near if w.role in QKV_ROLES and w.tensor.data_ptr() not in claimed]
+        if {w.role for w in qkv} != set(QKV_ROLES):
+            continue
+        claimed.update(w.tensor.data_ptr() for w in qkv)
+        outs = [w for w in weights(module) if w.role == ATTN_OUT]
+        if not outs and id(module) in parents:
+            outs = [w for w in weights(parents[id(module)]) if w.role == ATTN_OUT]
+        found.append((qkv, outs))
+    return found[::-1]

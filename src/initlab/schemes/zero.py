@@ -8,7 +8,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from initlab.models.roles import residual_branches, weight_layers
+from initlab.models.branches import residual_branches
+from initlab.models.weights import weights
 from initlab.schemes.registry import Paper, register_scheme
 
 HadamardScale = Literal["paper", "notebook"]
@@ -72,15 +73,15 @@ def zero(
     in the reference repository.
     """
     zeroed = {id(branch.last) for branch in residual_branches(model)} if branch_last == "zero" else set()
-    for _, layer in weight_layers(model):
-        weight = layer.weight
-        if id(layer) in zeroed:
-            weight.zero_()
+    for weight in weights(model):
+        tensor = weight.tensor
+        if id(weight.module) in zeroed:
+            tensor.zero_()
         else:
-            matrix = zero_matrix(weight.shape[0], weight.shape[1], hadamard_scale).to(weight.dtype)
-            weight.zero_()
-            centre = tuple(k // 2 for k in weight.shape[2:])
-            weight[(slice(None), slice(None), *centre)] = matrix.to(weight.device)
-        if layer.bias is not None:
-            layer.bias.zero_()
+            matrix = zero_matrix(tensor.shape[0], tensor.shape[1], hadamard_scale).to(tensor.dtype)
+            tensor.zero_()
+            centre = tuple(k // 2 for k in tensor.shape[2:])
+            tensor[(slice(None), slice(None), *centre)] = matrix.to(tensor.device)
+        if weight.bias is not None:
+            weight.bias.zero_()
     return model

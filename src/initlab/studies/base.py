@@ -16,6 +16,7 @@ from typing import Any, Literal
 from rich.console import Console
 
 from initlab.errors import ConfigError, UnknownNameError, one_of
+from initlab.frames import Tidy
 from initlab.report import Claim, Condition, Section, StoredRun, build_report, group_conditions, load_runs
 from initlab.store import Store
 from initlab.sweep import SweepSpec, SweepSummary, expand, make_spec, run_sweep
@@ -145,11 +146,21 @@ def study_runs(study: Study, preset: Preset, store: Store) -> StudyRuns:
 
 
 @dataclass(frozen=True)
-class StudyReport:
-    """A written study report: where its page is, and the claims it checked."""
+class StudyReport(Tidy):
+    """A written study report: where its page is, and the claims it checked.
+
+    ``to_frame()``: one row per claim (name, statement, verdict, note and its numbers); Jupyter shows
+    the same rows as a table.
+    """
 
     path: Path
     claims: list[Claim]
+
+    def tidy_rows(self) -> list[dict[str, Any]]:
+        return [
+            {"name": c.name, "statement": c.statement, "verdict": c.verdict, "note": c.note, **c.numbers}
+            for c in self.claims
+        ]
 
 
 def report_study(
