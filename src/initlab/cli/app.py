@@ -60,10 +60,11 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    import initlab.cli.commands  # noqa: F401  (register the commands)
+    from initlab.cli.commands import register
 
-    command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
+    register(args)
+    command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="initlab", standalone_mode=False)
     except typer.Abort:

@@ -9,14 +9,13 @@ from rich.table import Table
 from rich.text import Text
 
 from initlab.cli.app import app, console
-from initlab.cli.options import (
-    DownloadOption,
+from initlab.cli.options import DownloadOption, StoreOption
+from initlab.cli.sweep_options import (
     EngineOption,
     ExecutorOption,
     MaxRetriesOption,
     NumCpusOption,
     RayAddressOption,
-    StoreOption,
     ThreadsOption,
     WorkersOption,
     check_sweep_options,

@@ -9,15 +9,13 @@ import typer
 from rich.table import Table
 
 from initlab.cli.app import app, console
-from initlab.cli.options import (
-    DownloadOption,
+from initlab.cli.options import DownloadOption, ImportOption, StoreOption
+from initlab.cli.sweep_options import (
     EngineOption,
     ExecutorOption,
-    ImportOption,
     MaxRetriesOption,
     NumCpusOption,
     RayAddressOption,
-    StoreOption,
     ThreadsOption,
     WorkersOption,
     check_sweep_options,
