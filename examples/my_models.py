@@ -17,7 +17,8 @@ from torch import nn
 
 
 class BasicBlock(nn.Module):
-    """A residual block in torchvision's layout: conv1, bn1, relu, conv2, bn2, plus the input."""
+    """A residual block in torchvision's layout: conv1, bn1, relu, conv2, bn2, plus the input (initlab
+    finds its branch by these names and the ``downsample`` slot)."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -26,6 +27,7 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU()
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels)
+        self.downsample = None  # torchvision's slot for a projection shortcut; identity here
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
