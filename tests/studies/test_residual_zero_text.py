@@ -3,6 +3,7 @@ claims' verdicts flip and the sentences that state conclusions change with them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -170,3 +171,8 @@ def test_a_permanent_group_that_splits_is_told_with_its_sizes_and_step() -> None
     text = history_text(constant) or ""
     assert "1 of 2 permanent groups at init (layers counted per seed) stay whole" in text
     assert "seed 0 fc1: permanent group of 500 splits by step 47 into 480 + 20" in text
+    s = setting(constant, model="mnist-fnn")
+    answer = constant_answer(s, verdicts(s)) or ""
+    assert "do not all stay whole, though: seed 0 fc1: permanent group of 500 splits by step 47" in answer
+    s = setting(dataclasses.replace(constant, histories=[whole]), model="mnist-fnn")
+    assert "stay whole" not in (constant_answer(s, verdicts(s)) or "")

@@ -281,10 +281,22 @@ def _zeros_paragraph(zeros: Facts, setting: SettingFacts, permanent: Verdict, ch
 
 
 def constant_answer(setting: SettingFacts, verdicts: Mapping[str, Verdict]) -> str | None:
-    """What the constant-init net of one setting shows about locality, from its claims' verdicts."""
+    """What the constant-init net of one setting shows about locality, from its claims' verdicts, and
+    any permanent group that the records show split nevertheless."""
     constant = setting.conditions.get("constant")
     if constant is None:
         return None
+    split = [h for h in constant.permanent_groups if h.split_step is not None]
+    if not split:
+        return _constant_body(setting, verdicts)
+    return (
+        f"{_constant_body(setting, verdicts)} Its permanent groups do not all stay whole, though: "
+        f"{_listed(split)}."
+    )
+
+
+def _constant_body(setting: SettingFacts, verdicts: Mapping[str, Verdict]) -> str:
+    constant = setting.conditions["constant"]
     default = setting.default_for(constant)
     reaches = number(constant.mean) + (
         f", its default-initialized twin {number(default.mean)}" if default is not None else ""
