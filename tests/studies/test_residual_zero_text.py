@@ -148,6 +148,22 @@ def test_the_first_step_sentence_needs_every_zero_layer_to_separate_at_once() ->
             assert "1 still hold identical units at the last record, contradicting separation" in steps
 
 
+@pytest.mark.parametrize("zeros_stay", [True, False])
+def test_the_short_answer_contrasts_with_all_zero_init_only_where_it_stays_symmetric(
+    zeros_stay: bool,
+) -> None:
+    branch = facts("rezero", CONVS, [symmetry()] * 2, [0.95, 0.96])
+    zeros = facts("zeros", CONVS, [symmetry(whole_init=2, whole_end=2 if zeros_stay else 1, grouped=16)],
+                  [MAJORITY], latest_grad=None)  # fmt: skip
+    s = setting(zeros, branch, DEFAULT)
+    v = verdicts(s)
+    assert v["zeros-permanent/digits/resnet-cifar"] == ("holds" if zeros_stay else "fails")
+    answer = " ".join(short_answer([s], v))
+    assert ("a problem only when the zeroed units are interchangeable" in answer) is zeros_stay
+    assert ("zeroing the branch ends leaves no permanent symmetry" in answer) is not zeros_stay
+    assert "no hidden layer has two identical units at init" in answer
+
+
 def test_a_failing_zero_branch_scheme_changes_the_short_answer() -> None:
     stuck = facts("fixup", CONVS, [symmetry(whole_init=1, grouped=16)], [0.5, 0.5], latest_grad=None)
     s = setting(stuck, DEFAULT)

@@ -72,9 +72,9 @@ def fate(history: GroupHistory) -> str:
     return f"group of {h.grouped} (not permanent) separated by step {h.separated_step}"
 
 
-def _listed(histories: Sequence[GroupHistory], prefix: str = "") -> str:
+def _listed(histories: Sequence[GroupHistory]) -> str:
     """``seed 1 layer3.0.branch.conv2: <fate>; …`` for the first ``NAMED``, then how many more."""
-    named = "; ".join(f"{prefix}seed {h.seed} {h.layer}: {fate(h)}" for h in histories[:NAMED])
+    named = "; ".join(f"seed {h.seed} {h.layer}: {fate(h)}" for h in histories[:NAMED])
     more = len(histories) - NAMED
     return named + (f"; and {more} more (table below)" if more > 0 else "")
 
@@ -142,12 +142,17 @@ def short_answer(settings: Sequence[SettingFacts], verdicts: Mapping[str, Verdic
         names = ", ".join(dict.fromkeys(f.name for _, f in branch))
         latest = max(f.latest_grad for _, f in branch)
         where = ", ".join(s.where for s in zeros)
+        measured = (
+            f"Every zero-branch scheme measured ({names}) starts without a permanent group of identical "
+            f"units, and {gradients(latest)}"
+        )
         first = (
             "Short answer, from these runs: zero weights are a problem only when the zeroed units are "
-            f"interchangeable. Every zero-branch scheme measured ({names}) starts without a permanent group "
-            f"of identical units, and {gradients(latest)}"
-            + (f"; all-zero init leaves every hidden layer one permanent group ({where})" if zeros else "")
-            + "."
+            f"interchangeable. {measured}, while all-zero init leaves every hidden layer one permanent group "
+            f"({where})."
+            if zeros
+            else "Short answer, from these runs: zeroing the branch ends leaves no permanent symmetry. "
+            f"{measured}."
         )
     return [p for p in (f"{first} {RULE}", _zero_layers(branch, verdicts), _zero_scalars(branch)) if p]
 
@@ -173,12 +178,18 @@ def _zero_layers(branch: Sequence[tuple[SettingFacts, Facts]], verdicts: Mapping
             "at the first step."
         )
     else:
+        later = len(loose) - len(first) - len(persist)
+        parts = [f"{len(first)} are all different at the first record after init"]
+        parts += [f"{later} later"] if later else []
+        parts += (
+            [f"{len(persist)} keep identical channels to the last record ({_listed(persist)})"]
+            if persist
+            else []
+        )
         text += (
-            f" The records qualify this: of {len(loose)} such layers (counted per seed), {len(first)} are "
-            f"all different at the first record after init and {len(loose) - len(first) - len(persist)} "
-            f"later, while {len(persist)} keep identical channels to the last record"
-            + (f" ({_listed(persist)})" if persist else "")
-            + ". Not permanent means gradient descent can separate the rows, not that it does at once."
+            f" The records qualify this: of {len(loose)} such layers (counted per seed), "
+            f"{', '.join(parts[:-1])} and {parts[-1]}. Not permanent means gradient descent can separate "
+            "the rows, not that it does at once."
         )
     fixup = [f for s, f in branch if f.init == "fixup" and verdicts[f"wakes-up/{s.tag}/fixup"] == "holds"]
     if fixup:
