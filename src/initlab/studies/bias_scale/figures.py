@@ -20,6 +20,8 @@ from initlab.studies.bias_scale.results import Results, ScaleResult, curve
 
 MARKERS = ("o", "s", "^", "D", "v", "P")
 LINE_STYLES = ("-", "--", "-.", ":")
+#: Settings are drawn this many decades apart around each scale, so that equal values stay visible.
+DODGE = 0.03
 #: What a value can be: an accuracy lies in [0, 1], jaggedness in [0, ∞).
 ACCURACY_RANGE, JAGGEDNESS_RANGE = (0.0, 1.0), (0.0, math.inf)
 
@@ -52,7 +54,8 @@ def plot_against_scale(
     bias scale on a log axis.
 
     A setting is drawn only at the scales it ran: its line breaks at a scale that only other settings
-    ran, so no line crosses a scale without runs. Diverged runs are counted and marked ✕ at the bottom.
+    ran, so no line crosses a scale without runs. Settings sit ``DODGE`` decades apart around each
+    scale. Diverged runs are counted and marked ✕ at the bottom.
     """
     scales = sorted({s for by_scale in results.values() for s in by_scale})
     colors = palette(list(results))
@@ -61,11 +64,13 @@ def plot_against_scale(
     at_bottom = blended_transform_factory(top.transData, top.transAxes)
     for i, (setting, by_scale) in enumerate(results.items()):
         color, style = colors[setting], _style(i)
+        shift = 10 ** (DODGE * (i - (len(results) - 1) / 2))
+        xs = [s * shift for s in scales]
         stats = [mean_ci(values(by_scale[s]) if s in by_scale else []) for s in scales]
         mean = np.array([c.mean for c in stats])
         half = np.array([c.half_width for c in stats])
         top.errorbar(
-            scales,
+            xs,
             mean,
             yerr=clipped_error_bars(mean, half, value_range),
             capsize=4,
@@ -73,15 +78,19 @@ def plot_against_scale(
             label=setting,
             **style,
         )
-        bottom.plot(scales, [c.var for c in stats], color=color, label=setting, **style)
+        bottom.plot(xs, [c.var for c in stats], color=color, label=setting, **style)
         for scale, result in by_scale.items():
             seeds = values(result)
-            top.plot([scale] * len(seeds), seeds, style["marker"], color=color, mfc="none", alpha=0.5, ms=5)
+            top.plot(
+                [scale * shift] * len(seeds), seeds, style["marker"], color=color, mfc="none", alpha=0.5, ms=5
+            )
             if result.diverged:
-                top.plot(scale, 0.03, "x", color=DIVERGED_COLOR, markersize=10, mew=2, transform=at_bottom)
+                top.plot(
+                    scale * shift, 0.03, "x", color=DIVERGED_COLOR, markersize=10, mew=2, transform=at_bottom
+                )
                 top.annotate(
                     f"{setting}: {result.diverged}/{len(result.condition.runs)} diverged",
-                    (scale, 0.03),
+                    (scale * shift, 0.03),
                     xycoords=at_bottom,
                     xytext=(6, 4 + 10 * i),
                     textcoords="offset points",
