@@ -72,6 +72,15 @@ def fate(history: GroupHistory) -> str:
     return f"group of {h.grouped} (not permanent) separated by step {h.separated_step}"
 
 
+def _later(loose: Sequence[GroupHistory]) -> str:
+    """``3 later (the last by step 9)``: the groups that separate after the first record after init
+    (and before the last record); empty if none."""
+    later = [h for h in loose if h.at_end == 1 and not h.separated_at_once]
+    if not later:
+        return ""
+    return f"{len(later)} later (the last by step {max(h.separated_step or 0 for h in later)})"
+
+
 def _listed(histories: Sequence[GroupHistory]) -> str:
     """``seed 1 layer3.0.branch.conv2: <fate>; …`` for the first ``NAMED``, then how many more."""
     named = "; ".join(f"seed {h.seed} {h.layer}: {fate(h)}" for h in histories[:NAMED])
@@ -94,14 +103,14 @@ def history_text(facts: Facts) -> str | None:
     if loose:
         persist = [h for h in loose if h.at_end > 1]
         first = [h for h in loose if h.separated_at_once]
-        later = len(loose) - len(persist) - len(first)
+        later = _later(loose)
         sentence = (
             f"{facts.setting}, {facts.name}: {len(loose)} layers (counted per seed) start with identical "
             f"units that are not a permanent group; {len(first)} are all different at the first record "
             "after init"
         )
         if later:
-            sentence += f", {later} later"
+            sentence += f", {later}"
         if persist:
             sentence += (
                 f", and {len(persist)} still hold identical units at the last record, contradicting "
@@ -137,7 +146,7 @@ def short_answer(settings: Sequence[SettingFacts], verdicts: Mapping[str, Verdic
         )
     elif unsure:
         names = ", ".join(f"{f.name} on {s.where}" for s, f in unsure)
-        first = f"These runs do not settle the question: {names} lack symmetry or update-order records."
+        first = f"These runs do not settle the question: no symmetry or update-order records of {names}."
     else:
         names = ", ".join(dict.fromkeys(f.name for _, f in branch))
         latest = max(f.latest_grad for _, f in branch)
@@ -178,9 +187,9 @@ def _zero_layers(branch: Sequence[tuple[SettingFacts, Facts]], verdicts: Mapping
             "at the first step."
         )
     else:
-        later = len(loose) - len(first) - len(persist)
+        later = _later(loose)
         parts = [f"{len(first)} are all different at the first record after init"]
-        parts += [f"{later} later"] if later else []
+        parts += [later] if later else []
         parts += (
             [f"{len(persist)} keep identical channels to the last record ({_listed(persist)})"]
             if persist
@@ -233,6 +242,8 @@ def resnet_answer(setting: SettingFacts, verdicts: Mapping[str, Verdict]) -> lis
             f"{f.name} {number(f.mean)} (largest group of identical units at init: "
             f"{f.worst('largest_group_at_init')}, largest permanent group: "
             f"{f.worst('largest_permanent_at_init')}; {gradients(f.latest_grad)})"
+            if f.symmetry
+            else f"{f.name}: no finished run"
             for f in branch
         )
         defaults = ", ".join(
