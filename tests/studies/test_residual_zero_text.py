@@ -195,3 +195,15 @@ def test_a_permanent_group_that_splits_is_told_with_its_sizes_and_step() -> None
     assert "do not all stay whole, though: seed 0 fc1: permanent group of 500 splits by step 47" in answer
     s = setting(dataclasses.replace(constant, histories=[whole]), model="mnist-fnn")
     assert "stay whole" not in (constant_answer(s, verdicts(s)) or "")
+
+
+def test_a_scheme_without_finished_runs_is_named_not_concluded_on() -> None:
+    measured = facts("zero-last-layer", CONVS, [symmetry(grouped=16)], [0.95, 0.96])
+    pending = dataclasses.replace(facts("rezero", CONVS, [], []), order=[])
+    s = setting(measured, pending, DEFAULT)
+    v = verdicts(s)
+    assert v["wakes-up/digits/resnet-cifar/rezero"] == "inconclusive"
+    answer = " ".join(short_answer([s], v))
+    assert "zeroing the branch ends leaves no permanent symmetry" in answer
+    assert "No finished run yet of rezero on digits resnet-20." in answer and "ReZero" not in answer
+    assert "rezero: no finished run" in " ".join(resnet_answer(s, v))

@@ -127,9 +127,11 @@ def _zero_branch(settings: Sequence[SettingFacts]) -> list[tuple[SettingFacts, F
 def short_answer(settings: Sequence[SettingFacts], verdicts: Mapping[str, Verdict]) -> list[str]:
     """The answer to the question over every ResNet setting, from the wakes-up and zeros-permanent
     verdicts and the zero layers' records."""
-    branch = _zero_branch(settings)
+    everything = _zero_branch(settings)
+    branch = [(s, f) for s, f in everything if f.symmetry or f.order]
+    pending = ", ".join(f"{f.name} on {s.where}" for s, f in everything if not (f.symmetry or f.order))
     if not branch:
-        return []
+        return [f"No zero-branch scheme has a finished run yet ({pending})."] if pending else []
     wakes = {(s.tag, f.init): verdicts[f"wakes-up/{s.tag}/{f.init}"] for s, f in branch}
     failed = [(s, f) for s, f in branch if wakes[s.tag, f.init] == "fails"]
     unsure = [(s, f) for s, f in branch if wakes[s.tag, f.init] == "inconclusive"]
@@ -163,6 +165,8 @@ def short_answer(settings: Sequence[SettingFacts], verdicts: Mapping[str, Verdic
             else "Short answer, from these runs: zeroing the branch ends leaves no permanent symmetry. "
             f"{measured}."
         )
+    if pending:
+        first += f" No finished run yet of {pending}."
     return [p for p in (f"{first} {RULE}", _zero_layers(branch, verdicts), _zero_scalars(branch)) if p]
 
 
@@ -215,7 +219,8 @@ def _zero_scalars(branch: Sequence[tuple[SettingFacts, Facts]]) -> str:
     scalar = [(s, f) for s, f in branch if f.init in ZERO_SCALAR]
     if not scalar:
         return ""
-    names = " and ".join(ZERO_SCALAR[n] for n in dict.fromkeys(f.init for _, f in scalar))
+    schemes = list(dict.fromkeys(f.init for _, f in scalar))
+    names = " and ".join(ZERO_SCALAR[n] for n in schemes) + (" leave" if len(schemes) > 1 else " leaves")
     grouped = [(s, f) for s, f in scalar if f.worst("largest_group_at_init") > 1]
     latest = max(f.latest_grad for _, f in scalar)
     if grouped:
@@ -223,11 +228,9 @@ def _zero_scalars(branch: Sequence[tuple[SettingFacts, Facts]]) -> str:
             f"{f.name} on {s.where}: a group of {f.worst('largest_group_at_init')} identical units"
             for s, f in grouped
         )
-        return (
-            f"{names} leave the branch's weights random, yet some layers start with identical units: {found}."
-        )
+        return f"{names} the branch's weights random, yet some layers start with identical units: {found}."
     return (
-        f"{names} leave the branch's weights random: no hidden layer has two identical units at init in any "
+        f"{names} the branch's weights random: no hidden layer has two identical units at init in any "
         f"of their runs, and {gradients(latest)}, once the scalar has moved."
     )
 
