@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, NullLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
 from matplotlib.transforms import blended_transform_factory
 
 from initlab.report import mean_ci, palette
@@ -129,6 +129,7 @@ def plot_single_runs(results: Sequence[ScaleResult], *, title: str) -> Figure:
                 **_style(i),
             )
     ax.set_xlabel("epoch (0: at init)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy of each run")
     ax.set_ylim(*ACCURACY_RANGE)
     ax.set_title(title)

@@ -23,17 +23,17 @@ PARTS: dict[str, dict[Verdict, str]] = {
     "lower-accuracy": {
         "holds": "a lower final accuracy (or divergence)",
         "fails": "a final accuracy no lower than at scale 1",
-        "inconclusive": "a final accuracy these runs cannot tell apart from scale 1's",
+        "inconclusive": "a final accuracy whose difference from scale 1's these runs do not settle",
     },
     "more-jagged": {
         "holds": "a more jagged curve",
         "fails": "a curve no more jagged than at scale 1",
-        "inconclusive": "a jaggedness these runs cannot tell apart from scale 1's",
+        "inconclusive": "a jaggedness whose difference from scale 1's these runs do not settle",
     },
     "more-variable": {
         "holds": "a larger across-seed variance",
         "fails": "an across-seed variance no larger than at scale 1",
-        "inconclusive": "an across-seed variance these runs cannot tell apart from scale 1's",
+        "inconclusive": "an across-seed variance whose ratio to scale 1's these runs do not settle",
     },
 }
 #: Where scale 100 ends, by the outcome claim's kind: what the claim says of every run.
