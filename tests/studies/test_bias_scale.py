@@ -1,5 +1,6 @@
 """The bias-scale study on a tiny real grid (sklearn digits, an ELU MLP): its verdicts, that its
-numbers are the store's, and its report; and the verdict helpers it uses."""
+numbers are the store's, and its report; the verdict helpers it uses; its prose, which follows the
+verdicts; and its figures, drawn only where runs were made and within each value's range."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from initlab.report import Condition
+from initlab.report import Condition, group_conditions, load_runs
 from initlab.store import Store
-from initlab.studies import STUDIES, report_study, run_study
+from initlab.studies import STUDIES, Preset, report_study, run_study
 from initlab.studies.bias_scale import ScaleResult, drops, jaggedness, outcome_claim, sweeps
+from initlab.studies.bias_scale.claims import setting_claims
+from initlab.studies.bias_scale.figures import (
+    ACCURACY_RANGE,
+    JAGGEDNESS_RANGE,
+    clipped_error_bars,
+    plot_against_scale,
+    plot_single_runs,
+)
+from initlab.studies.bias_scale.text import seed_study_text
 from initlab.studies.verdicts import any_of, variance_ratio_ci
 
 TINY = {
@@ -73,9 +83,18 @@ def test_presets_sweep_the_seed_study_settings() -> None:
     assert {1.0, 100.0} <= set(quick["mnist-cnn"]) and len(quick["mnist-fnn"]) == 5
 
 
+def _result(
+    model: str, accuracies: list[float], jagged: list[float] | None = None, scale: float = 100.0
+) -> ScaleResult:
+    config = {"dataset": "mnist", "model": model, "init_params": {"scale": scale}}
+    jagged = jagged if jagged is not None else []
+    return ScaleResult(
+        Condition(f"{model}-{scale}", model, config, {}, ()), accuracies, jagged, [1] * len(jagged)
+    )
+
+
 def _at_scale_100(model: str, accuracies: list[float]) -> ScaleResult:
-    config = {"dataset": "mnist", "model": model}
-    return ScaleResult(Condition("k", model, config, {}, ()), accuracies, [], [])
+    return _result(model, accuracies)
 
 
 @pytest.mark.parametrize(
@@ -163,3 +182,76 @@ def test_the_report_holds_the_plots_and_the_stability_table(tiny_study: tuple[Pa
         assert (folder / f"{figure}.png").stat().st_size > 10_000
     lines = (folder / "stability.csv").read_text().splitlines()
     assert lines[0].startswith("setting,bias_scale,runs,finished,diverged,accuracy") and len(lines) == 3
+
+
+def _texts(results: dict[str, dict[float, ScaleResult]], preset: Preset = "full") -> str:
+    claims = {c.name: c for setting, by_scale in results.items() for c in setting_claims(setting, by_scale)}
+    return " ".join(t.text for t in seed_study_text(results, claims, preset))
+
+
+def test_the_conclusion_follows_the_verdicts() -> None:
+    """Fed scale-100 runs that are lower and jagged, then runs like scale 1's, the words flip."""
+    ref = _result("mnist-fnn", [0.97, 0.971, 0.969], [0.0, 0.01, 0.0], scale=1.0)
+    unstable = {
+        "mnist mnist-fnn": {1.0: ref, 100.0: _result("mnist-fnn", [0.86, 0.80, 0.88], [0.2, 0.3, 0.25])}
+    }
+    text = _texts(unstable)
+    assert "large biases are unstable here, as the seed study found" in text
+    assert "a lower final accuracy (or divergence), a more jagged curve" in text
+    assert "every run still trains far above chance, as the seed study's did (about 0.86)" in text
+    assert "Compare like with like" not in text and "Compare like with like" in _texts(unstable, "quick")
+
+    steady = {
+        "mnist mnist-fnn": {1.0: ref, 100.0: _result("mnist-fnn", [0.98, 0.981, 0.979], [0.0, 0.0, 0.01])}
+    }
+    text = _texts(steady)
+    assert "large biases are not unstable here by this test, unlike what the seed study found" in text
+    assert "a final accuracy no lower than at scale 1" in text
+    assert "unstable here, as the seed study found" not in text
+
+    cnn = _result("mnist-cnn", [0.97, 0.98], [0.0, 0.0], scale=1.0)
+    stuck = {"mnist mnist-cnn": {1.0: cnn, 100.0: _result("mnist-cnn", [0.5, 0.6], [0.0, 0.0])}}
+    assert "unlike the seed study's (about 0.10), not every run ends at chance" in _texts(stuck)
+
+
+def test_error_bars_stay_within_the_values_range() -> None:
+    bars = clipped_error_bars(np.array([0.01, 0.5, np.nan]), np.array([0.05, 0.05, np.nan]), JAGGEDNESS_RANGE)
+    assert bars[:, 0] == pytest.approx([0.01, 0.05])  # cut at J = 0 below, whole above
+    assert bars[:, 1] == pytest.approx([0.05, 0.05]) and (bars[:, 2] == 0).all()
+    assert clipped_error_bars(np.array([0.99]), np.array([0.05]), ACCURACY_RANGE)[1, 0] == pytest.approx(0.01)
+
+
+def test_a_model_is_drawn_only_at_the_scales_it_ran() -> None:
+    """The FNN ran every scale, the CNN only 1 and 100: the CNN's line has no point, so no segment,
+    at 0.01, 0.1 or 10, and no jaggedness error bar reaches below 0."""
+    fnn = {s: _result("mnist-fnn", [0.9, 0.8], [0.0, 0.05], scale=s) for s in (0.01, 0.1, 1.0, 10.0, 100.0)}
+    cnn = {s: _result("mnist-cnn", [0.9, 0.5], [0.0, 0.02], scale=s) for s in (1.0, 100.0)}
+    fig = plot_against_scale(
+        {"mnist mnist-fnn": fnn, "mnist mnist-cnn": cnn},
+        lambda r: r.jagged,
+        label="J",
+        value_range=JAGGEDNESS_RANGE,
+        title="t",
+    )
+    top = fig.axes[0]
+    lines = {c.get_label(): c for c in top.containers}
+    y = np.asarray(lines["mnist mnist-cnn"].lines[0].get_ydata(), dtype=float)
+    assert np.isnan(y).tolist() == [True, True, False, True, False]
+    assert np.isfinite(np.asarray(lines["mnist mnist-fnn"].lines[0].get_ydata(), dtype=float)).all()
+    bars = [np.reshape(seg, (-1, 2)) for c in lines.values() for seg in c.lines[2][0].get_segments()]
+    assert (
+        np.nanmin(np.concatenate(bars)[:, 1]) == 0.0
+    )  # J's interval at (0, 0.05) reaches below 0; its bar stops at 0
+    styles = {(c.lines[0].get_marker(), c.lines[0].get_linestyle()) for c in lines.values()}
+    assert len(styles) == 2  # overlapping points stay told apart
+
+
+def test_the_single_runs_figure_draws_each_run_apart(tiny_study: tuple[Path, Any]) -> None:
+    path, _ = tiny_study
+    with Store(path) as store:
+        results = [ScaleResult.of(c) for c in group_conditions(load_runs(store))]
+    ax = plot_single_runs(results, title="t").axes[0]
+    assert "mean" not in ax.get_ylabel() and "CI" not in ax.get_ylabel()
+    assert len(ax.lines) == 6
+    drawn = {(line.get_color(), line.get_marker(), line.get_linestyle()) for line in ax.lines}
+    assert len(drawn) == 6  # colour: scale; marker and line style: seed

@@ -1,6 +1,6 @@
 """The residual-zero study on a tiny real grid (sklearn digits; resnet-8 of width 4, a constant-init
 conv net and MLP): the symmetry verdicts that must hold, that claims carry the store's numbers, and
-the report."""
+the report (the prose's dependence on the verdicts: ``test_residual_zero_text.py``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from initlab.studies.residual_zero import RESNET_SCHEMES, Part, layers_of, sweep
 SCHEMES = [
     s
     for s in RESNET_SCHEMES
-    if s["init"] in ("zeros", "pytorch-default", "zero-last-layer", "fixup", "rezero")
+    if s["init"] in ("zeros", "pytorch-default", "zero-last-layer", "fixup", "rezero", "skipinit")
     and s["model_params"]["norm"] == "none"
 ]
 TINY_RESNET = Part(
@@ -43,7 +43,7 @@ def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
         patch.setitem(STUDIES, "residual-zero", dataclasses.replace(study, sweeps=lambda preset: tiny))
         store = tmp_path_factory.mktemp("residual-zero") / "runs.db"
         summary = run_study("residual-zero", "full", store, workers=1, threads=1)
-        assert summary.runs == 16
+        assert summary.runs == 18
         result = report_study("residual-zero", "full", store)
     return store, result
 
@@ -122,9 +122,45 @@ def test_the_report_answers_the_question(tiny_study: tuple[Path, Any]) -> None:
     titles = ("Claims", "Answer to the question", "Symmetry at init and at the end", "Update order")
     at = [page.index(f"<h2>{title}</h2>") for title in titles]
     assert at == sorted(at)  # the answer comes right after the claims
-    assert "locality argument does not hold" in page
+    assert "<h2>Groups of identical units over the steps</h2>" in page
     folder = result.path.parent
     symmetry = (folder / "symmetry.csv").read_text().splitlines()
-    assert len(symmetry) == 1 + 6 + 2  # 6 ResNet and 2 MLP conditions
+    assert len(symmetry) == 1 + 7 + 2  # 7 ResNet and 2 MLP conditions
     header = (folder / "first_gradient_step_digits_resnet-cifar.csv").read_text().splitlines()[0]
-    assert header == "weight,zeros,pytorch-default,zero-last-layer,fixup,rezero,constant"
+    assert header == "weight,zeros,pytorch-default,zero-last-layer,fixup,rezero,skipinit,constant"
+    over_steps = (folder / "groups_over_steps.csv").read_text().splitlines()
+    assert len(over_steps) == 1 + 7 + 2
+
+
+def test_the_zero_layers_fate_over_the_steps_is_the_stored_rows(tiny_study: tuple[Path, Any]) -> None:
+    """Every zero last conv of zero-last-layer starts as one group of identical (zero) channels that is
+    not permanent; the per-layer table says, for each, what the stored rows show at the last record."""
+    path, result = tiny_study
+    rows = [
+        line.split(",")
+        for line in (result.path.parent / "groups_per_layer.csv").read_text().splitlines()[1:]
+        if ",zero-last-layer," in line
+    ]
+    assert {row[3] for row in rows} == {
+        "layer1.0.branch.conv2",
+        "layer2.0.branch.conv2",
+        "layer3.0.branch.conv2",
+    }
+    with Store(path) as store:
+        for run in (r for r in store.runs() if r.config["init"] == "zero-last-layer"):
+            stored = {
+                (row.step, row.layer, row.name): row.value for _, row in store.probe_rows(run.id, "symmetry")
+            }
+            last = max(step for step, _, _ in stored)
+            for row in (r for r in rows if int(r[2]) == run.seed):
+                assert (int(row[5]), int(row[6])) == (int(row[4]), 1)  # all identical at init, not permanent
+                assert int(row[7]) == stored[last, row[3], "largest_group"]
+
+
+def test_identical_conditions_are_labelled_so(tiny_study: tuple[Path, Any]) -> None:
+    """Without normalization rezero and skipinit are the same init: their curves coincide, so the
+    later one is labelled as identical to the earlier rather than hiding it."""
+    _, result = tiny_study
+    final = (result.path.parent / "final_test_accuracy_digits_resnet-cifar.csv").read_text()
+    assert "init=skipinit (identical to init=rezero)" in final
+    assert "init=zero-last-layer (identical" not in final
