@@ -9,13 +9,15 @@ import pytest
 
 from initlab.store import Store
 from initlab.studies import StudyReport, report_study, run_study, zero_symmetry
+from initlab.studies.presets import full, quick
 from initlab.studies.zero_symmetry import FNN_INITS, Setting
 
 
 @pytest.fixture(scope="module")
 def study_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, StudyReport]]:
     store = tmp_path_factory.mktemp("zero-symmetry") / "r.db"
-    tiny = (Setting("mnist-fnn", "mnist", "mnist-fnn", 10, FNN_INITS, 2, 8000, 2),)
+    budgets = {"quick": quick(2, 2, 8000), "full": full(10)}
+    tiny = (Setting("mnist-fnn", "mnist", "mnist-fnn", FNN_INITS, budgets),)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(zero_symmetry, "SETTINGS", tiny)
         summary = run_study("zero-symmetry", "quick", store, workers=1, threads=2)

@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from rich.console import Console
 
 from initlab.errors import ConfigError, UnknownNameError, one_of
 from initlab.report import Claim, Condition, Section, StoredRun, build_report, group_conditions, load_runs
 from initlab.store import Store
+from initlab.studies.presets import PRESETS, Preset
 from initlab.sweep import SweepSpec, SweepSummary, expand, make_spec, run_sweep
 
-Preset = Literal["quick", "full"]
-PRESETS: tuple[Preset, ...] = ("quick", "full")
 QUICK_NOTE = "quick preset: data subsets, fewer epochs and seeds; the verdict is indicative"
 
 

@@ -21,7 +21,8 @@ from typing import Any
 from initlab.data import load_dataset
 from initlab.errors import DataError
 from initlab.report import Claim, Condition, Section, Table, TableBlock, Text, group_conditions
-from initlab.studies.base import Analysis, Preset, Study, StudyRuns, register_study
+from initlab.studies.base import Analysis, Study, StudyRuns, register_study
+from initlab.studies.presets import Budgets, Preset, full, preset_sweep, quick
 from initlab.studies.verdicts import above, below, condition_values, difference_ci, mean_interval
 
 DEFAULT = {"init": "pytorch-default"}
@@ -48,61 +49,45 @@ MAJORITY_SLACK = 0.002
 
 @dataclass(frozen=True)
 class Setting:
-    """One (dataset, model) comparison: the seed study's epochs, and the quick preset's cut-down."""
+    """One (dataset, model) comparison: its inits and its budget per preset (the seed study's epochs
+    in full)."""
 
     name: str
     dataset: str
     model: str
-    epochs: int
     inits: tuple[dict[str, Any], ...]
-    quick_epochs: int
-    quick_train_size: int
-    quick_seeds: int
+    budgets: Budgets
     extra: dict[str, Any] = field(default_factory=dict)
 
     def sweep(self, preset: Preset) -> dict[str, Any]:
-        base = {
-            "dataset": self.dataset,
-            "model": self.model,
-            "optimizer": "adam",
-            "lr": 1e-3,
-            "batch_size": 128,
-        }
-        if preset == "quick":
-            base |= {"epochs": self.quick_epochs, "train_size": self.quick_train_size, "val_size": 1000}
-            seed_axis = f"0..{self.quick_seeds - 1}"
-        else:
-            base |= {"epochs": self.epochs}
-            seed_axis = f"0..{FULL_SEEDS - 1}"
-        return {
-            "name": self.name,
-            "base": base | self.extra,
-            "axes": {"scheme": list(self.inits), "seed": seed_axis},
-        }
+        base = {"dataset": self.dataset, "model": self.model, **self.extra}
+        return preset_sweep(self.name, self.budgets[preset], base, {"scheme": list(self.inits)})
 
 
-FULL_SEEDS = 5
 FNN_INITS = (DEFAULT, ZEROS, NORMAL, UNIFORM, LOGISTIC)
 CNN_INITS = (DEFAULT, ZEROS, NORMAL, UNIFORM)
 SETTINGS = (
-    Setting("mnist-fnn", "mnist", "mnist-fnn", 10, FNN_INITS, 3, 10_000, 3),
-    Setting("mnist-cnn", "mnist", "mnist-cnn", 15, CNN_INITS, 2, 12_000, 2),
-    Setting("fashion-fnn", "fashion-mnist", "mnist-fnn", 10, FNN_INITS, 3, 10_000, 3),
+    Setting("mnist-fnn", "mnist", "mnist-fnn", FNN_INITS, {"quick": quick(3, 3, 10_000), "full": full(10)}),
+    Setting("mnist-cnn", "mnist", "mnist-cnn", CNN_INITS, {"quick": quick(2, 2, 12_000), "full": full(15)}),
+    Setting(
+        "fashion-fnn",
+        "fashion-mnist",
+        "mnist-fnn",
+        FNN_INITS,
+        {"quick": quick(3, 3, 10_000), "full": full(10)},
+    ),
 )
 #: Added to the full preset when CIFAR-10 is available (ResNet-50 with the seed study's crop, flip
 #: and normalization).
 CIFAR_SETTINGS = (
-    Setting("cifar-fnn", "cifar10", "cifar-fnn", 15, FNN_INITS, 2, 10_000, 2),
-    Setting("cifar-cnn", "cifar10", "cifar-cnn", 20, CNN_INITS, 2, 10_000, 2),
+    Setting("cifar-fnn", "cifar10", "cifar-fnn", FNN_INITS, {"quick": quick(2, 2, 10_000), "full": full(15)}),
+    Setting("cifar-cnn", "cifar10", "cifar-cnn", CNN_INITS, {"quick": quick(2, 2, 10_000), "full": full(20)}),
     Setting(
         "resnet50",
         "cifar10",
         "resnet50-cifar",
-        30,
         CNN_INITS,
-        1,
-        5_000,
-        2,
+        {"quick": quick(1, 2, 5_000), "full": full(30)},
         {"augment": "crop-flip", "normalize": True},
     ),
 )
