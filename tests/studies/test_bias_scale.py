@@ -14,7 +14,7 @@ from scipy import stats
 
 from initlab.report import Condition
 from initlab.store import Store
-from initlab.studies import STUDIES, report_study, run_study
+from initlab.studies import get_study, report_study, run_study
 from initlab.studies.bias_scale import ScaleResult, drops, jaggedness, outcome_claim, sweeps
 from initlab.studies.verdicts import any_of, variance_ratio_ci
 
@@ -108,13 +108,11 @@ def _curve(store: Store, run_id: str) -> list[float]:
 
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    study = STUDIES["bias-scale"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(STUDIES, "bias-scale", dataclasses.replace(study, sweeps=lambda preset: [TINY]))
-        store = tmp_path_factory.mktemp("bias-scale") / "runs.db"
-        summary = run_study("bias-scale", "full", store, workers=1, threads=1)
-        assert summary.runs == 6
-        result = report_study("bias-scale", "full", store)
+    study = dataclasses.replace(get_study("bias-scale"), sweeps=lambda preset: [TINY])
+    store = tmp_path_factory.mktemp("bias-scale") / "runs.db"
+    summary = run_study(study, "full", store, workers=1, threads=1)
+    assert summary.runs == 6
+    result = report_study(study, "full", store)
     return store, result
 
 

@@ -119,7 +119,8 @@ def build_report(
     rows, then ``sections`` (a study's own).
 
     ``groups`` splits the curves and final tables into one pair of sections per named group of
-    conditions (e.g. one per dataset and model), instead of one pair over all ``conditions``.
+    conditions (e.g. one per dataset and model), instead of one pair over all ``conditions``; an empty
+    ``groups`` shows none (a study that draws its own).
     """
     if not conditions:
         raise ConfigError("a report needs at least one run; the selection is empty")
@@ -128,7 +129,7 @@ def build_report(
         report.add(Section("Claims", [ClaimsBlock(claims)]))
     for section in lead:
         report.add(section)
-    for group, members in (groups or {"": conditions}).items():
+    for group, members in (groups if groups is not None else {"": conditions}).items():
         for section in metric_sections(members, metric, level=level, group=group):
             report.add(section)
     for section in [*probe_sections(store, qualified(conditions, groups), probe_charts), *sections]:
