@@ -93,3 +93,14 @@ def test_cells_format_numbers_and_missing_values() -> None:
         "—", "—", "true", "3", "0.9765", "x",
     ]  # fmt: skip
     assert format_cell(0.976543, ".2%") == "97.65%"
+
+
+def test_a_folded_section_shows_its_title_and_keeps_its_blocks_inside_details() -> None:
+    report = Report(
+        "r", {}, [Section("Open", [Text("shown")]), Section("Probes", [Text("inside")], folded=True)]
+    )
+    page = render(report)
+    assert '<section id="open"><h2>Open</h2><p>shown</p></section>' in page
+    folded = '<section id="probes"><details class="section"><summary><h2>Probes</h2></summary><p>inside</p>'
+    assert folded + "</details></section>" in page
+    assert '<a href="#probes">Probes</a>' in page

@@ -95,10 +95,12 @@ Block = Text | FigureBlock | TableBlock | ClaimsBlock
 
 @dataclass
 class Section:
-    """A titled part of the report: its blocks in order."""
+    """A titled part of the report: its blocks in order; ``folded`` shows only its title until opened
+    (for long supporting material)."""
 
     title: str
     blocks: list[Block] = field(default_factory=list)
+    folded: bool = False
 
     @property
     def anchor(self) -> str:
@@ -259,6 +261,8 @@ figcaption, .caption, .muted { color: #5b6670; font-size: 0.85rem; }
 td.numbers { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.8rem;
   white-space: nowrap; }
 details summary { cursor: pointer; color: #5b6670; font-size: 0.85rem; margin: 0.4rem 0; }
+details.section > summary { color: inherit; font-size: inherit; margin: 0; }
+details.section > summary h2 { display: inline-block; width: calc(100% - 1.5rem); }
 """
 
 
@@ -272,12 +276,7 @@ def render(report: Report) -> str:
         f'<li><a href="#{a}">{html.escape(s.title)}</a></li>'
         for s, a in zip(report.sections, anchors, strict=True)
     )
-    sections = "".join(
-        f'<section id="{a}"><h2>{html.escape(s.title)}</h2>'
-        + "".join(_render_block(b) for b in s.blocks)
-        + "</section>"
-        for s, a in zip(report.sections, anchors, strict=True)
-    )
+    sections = "".join(_render_section(s, a) for s, a in zip(report.sections, anchors, strict=True))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -285,6 +284,15 @@ def render(report: Report) -> str:
         f'<h1>{html.escape(report.title)}</h1><dl class="meta">{meta}</dl>'
         f"<nav><ol>{toc}</ol></nav>{sections}</body></html>\n"
     )
+
+
+def _render_section(section: Section, anchor: str) -> str:
+    title = f"<h2>{html.escape(section.title)}</h2>"
+    body = "".join(_render_block(b) for b in section.blocks)
+    if section.folded:
+        body = f'<details class="section"><summary>{title}</summary>{body}</details>'
+        title = ""
+    return f'<section id="{anchor}">{title}{body}</section>'
 
 
 def _unique_anchors(sections: Sequence[Section]) -> list[str]:
