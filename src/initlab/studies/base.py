@@ -47,12 +47,14 @@ class Analysis:
     """What a study concludes: claims with verdicts, its own report sections, and the groups of
     conditions whose accuracy curves and final tables the report shows (default: all together; empty:
     none, for a study whose sections draw the accuracy themselves).
-    ``lead`` sections come right after the claims (e.g. the answer to the study's question in words)."""
+    ``lead`` sections come right after the claims (e.g. the answer to the study's question in words);
+    ``fold_probes`` folds the generic probe sections that follow them."""
 
     claims: list[Claim]
     sections: list[Section] = field(default_factory=list)
     groups: dict[str, list[Condition]] | None = None
     lead: list[Section] = field(default_factory=list)
+    fold_probes: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ def report_study(
             lead=analysis.lead,
             metadata={"study": f"{study.name}: {study.question}", "preset": preset},
             groups=analysis.groups,
+            fold_probes=analysis.fold_probes,
         )
         folder = Path(out) if out is not None else store_path.parent / "studies" / study.sweep_name(preset)
         return StudyReport(report.write(folder), analysis.claims)
