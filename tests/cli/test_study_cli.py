@@ -11,7 +11,7 @@ from initlab.cli.app import main
 from initlab.registry import Registry
 from initlab.report import Claim
 from initlab.store import Store
-from initlab.studies import STUDIES, Analysis, Preset, Study, StudyRuns, base
+from initlab.studies import STUDIES, Analysis, Preset, Study, StudyRuns, base, get_study, register_study
 from initlab.studies.verdicts import above, mean_interval
 from initlab.sweep import expand
 
@@ -102,3 +102,11 @@ def test_unknown_study_and_missing_store(tmp_path: Path, capsys: pytest.CaptureF
     assert "'nope'" in err and all(name in err for name in STUDIES.names())
     status, _, err = run_cli(capsys, "study", "report", "zero-symmetry", "--store", str(tmp_path / "x.db"))
     assert status == 2 and "does not exist; run the study first" in err
+
+
+def test_the_catalogue_is_a_registry_of_studies() -> None:
+    assert isinstance(STUDIES, Registry) and STUDIES.kind == "study"
+    study = get_study("update-order")
+    assert STUDIES.get("update-order").fn is study and get_study(study) is study
+    with pytest.raises(ValueError, match="study 'update-order' is registered twice"):
+        register_study(study)
