@@ -326,8 +326,8 @@ def zeros_text(claims: Sequence[Claim]) -> str:
 def trains_text(claims: Sequence[Claim]) -> str:
     return _verdict_sentence(
         _named(claims, "random-bias-trains"),
-        "trains far above the majority class",
-        "it does not",
+        "train far above the majority class",
+        "they do not",
         "zero weights with random biases",
     )
 

@@ -142,7 +142,9 @@ def accuracy_figure(facts: Sequence[RunFacts], metric: str = "test_accuracy") ->
     weights against the default (two or three seeds: no interval, the seeds themselves)."""
     fig = new_figure(10, 6)
     axes = _grid_axes(fig, SETTINGS)
+    every_depth = sorted({f.depth for f in facts})
     for (optimizer, activation), ax in axes.items():
+        ax.set_xticks(every_depth)
         for zero, (color, line, label) in INIT_STYLE.items():
             runs = where(facts, optimizer=optimizer, activation=activation, zero=zero)
             by_depth: dict[int, list[float]] = {}
@@ -160,7 +162,6 @@ def accuracy_figure(facts: Sequence[RunFacts], metric: str = "test_accuracy") ->
         ax.set_xlabel("depth (weight layers)")
         ax.set_ylabel("final test accuracy")
         ax.set_ylim(0, 1)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[SETTINGS[0]].legend(fontsize=7)
     return fig
 
