@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from initlab.cli.app import main
+from initlab.registry import Registry
 from initlab.report import Claim
 from initlab.store import Store
-from initlab.studies import STUDIES, Analysis, Preset, Study, StudyRuns
+from initlab.studies import STUDIES, Analysis, Preset, Study, StudyRuns, base, get_study, register_study
 from initlab.studies.verdicts import above, mean_interval
 from initlab.sweep import expand
 
@@ -38,15 +39,20 @@ def blobs_analysis(data: StudyRuns) -> Analysis:
 
 @pytest.fixture
 def blobs_study(monkeypatch: pytest.MonkeyPatch) -> Study:
+    """A cheap study, registered in a copy of the catalogue for the test."""
     study = Study("blobs", "Blobs", "Does the default train on blobs?", blobs_sweeps, blobs_analysis)
-    monkeypatch.setitem(STUDIES, study.name, study)
+    catalogue: Registry[Study] = Registry("study")
+    for known in [*(entry.fn for entry in STUDIES), study]:
+        catalogue.register(known.name)(known)
+    monkeypatch.setattr(base, "STUDIES", catalogue)
     return study
 
 
 def test_list_names_every_study_with_its_run_counts(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, "study", "list")
     assert status == 0
-    for study in STUDIES.values():
+    assert len(STUDIES) == 5
+    for study in (entry.fn for entry in STUDIES):
         quick = sum(len(expand(s)) for s in study.specs("quick"))
         assert study.name in out and f"quick {quick} runs" in out
     assert "parts mnist-fnn, mnist-cnn, fashion-fnn" in out
@@ -92,6 +98,15 @@ def test_bad_preset_or_part_is_one_line_naming_the_allowed_values(
 
 def test_unknown_study_and_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run_cli(capsys, "study", "run", "nope")
-    assert status == 2 and "nope" in err and "zero-symmetry" in err
+    assert status == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "'nope'" in err and all(name in err for name in STUDIES.names())
     status, _, err = run_cli(capsys, "study", "report", "zero-symmetry", "--store", str(tmp_path / "x.db"))
     assert status == 2 and "does not exist; run the study first" in err
+
+
+def test_the_catalogue_is_a_registry_of_studies() -> None:
+    assert isinstance(STUDIES, Registry) and STUDIES.kind == "study"
+    study = get_study("update-order")
+    assert STUDIES.get("update-order").fn is study and get_study(study) is study
+    with pytest.raises(ValueError, match="study 'update-order' is registered twice"):
+        register_study(study)

@@ -15,7 +15,7 @@ from scipy import stats
 
 from initlab.report import Condition, group_conditions, load_runs
 from initlab.store import Store
-from initlab.studies import STUDIES, Preset, report_study, run_study
+from initlab.studies import Preset, get_study, report_study, run_study
 from initlab.studies.bias_scale import ScaleResult, drops, jaggedness, outcome_claim, sweeps
 from initlab.studies.bias_scale.claims import setting_claims
 from initlab.studies.bias_scale.figures import (
@@ -127,13 +127,11 @@ def _curve(store: Store, run_id: str) -> list[float]:
 
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    study = STUDIES["bias-scale"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(STUDIES, "bias-scale", dataclasses.replace(study, sweeps=lambda preset: [TINY]))
-        store = tmp_path_factory.mktemp("bias-scale") / "runs.db"
-        summary = run_study("bias-scale", "full", store, workers=1, threads=1)
-        assert summary.runs == 6
-        result = report_study("bias-scale", "full", store)
+    study = dataclasses.replace(get_study("bias-scale"), sweeps=lambda preset: [TINY])
+    store = tmp_path_factory.mktemp("bias-scale") / "runs.db"
+    summary = run_study(study, "full", store, workers=1, threads=1)
+    assert summary.runs == 6
+    result = report_study(study, "full", store)
     return store, result
 
 

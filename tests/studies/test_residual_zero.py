@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from initlab.store import Store
-from initlab.studies import STUDIES, report_study, run_study
+from initlab.studies import get_study, report_study, run_study
 from initlab.studies.residual_zero import RESNET_SCHEMES, Part, layers_of, sweeps
 
 SCHEMES = [
@@ -37,14 +37,12 @@ TINY_MLP = Part(
 
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    study = STUDIES["residual-zero"]
     tiny = [TINY_RESNET.sweep(), TINY_MLP.sweep()]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(STUDIES, "residual-zero", dataclasses.replace(study, sweeps=lambda preset: tiny))
-        store = tmp_path_factory.mktemp("residual-zero") / "runs.db"
-        summary = run_study("residual-zero", "full", store, workers=1, threads=1)
-        assert summary.runs == 18
-        result = report_study("residual-zero", "full", store)
+    study = dataclasses.replace(get_study("residual-zero"), sweeps=lambda preset: tiny)
+    store = tmp_path_factory.mktemp("residual-zero") / "runs.db"
+    summary = run_study(study, "full", store, workers=1, threads=1)
+    assert summary.runs == 18
+    result = report_study(study, "full", store)
     return store, result
 
 

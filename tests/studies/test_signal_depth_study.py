@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from initlab.report import load_runs
 from initlab.store import Store
-from initlab.studies import StudyReport, report_study, run_study, signal_depth
-from initlab.studies.signal_depth import PresetSettings
+from initlab.studies import StudyReport, report_study, run_study
+from initlab.studies.presets import Budget
+from initlab.studies.signal_depth import grid
+from initlab.studies.signal_depth.claims import failure_claims
+from initlab.studies.signal_depth.facts import cells, run_signal
+from initlab.studies.signal_depth.grid import PresetSettings
+from initlab.studies.signal_depth.text import failure_text
+from initlab.studies.zero_symmetry import majority_fraction
 
 DEPTH = 30
 
@@ -21,9 +29,9 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Stud
     """30-layer width-32 ReLU MLPs from the five inits, one seed, one epoch on 512 MNIST images."""
     store = tmp_path_factory.mktemp("signal-depth") / "r.db"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(signal_depth, "ACTIVATIONS", ("relu",))
-        patch.setattr(signal_depth, "CLAIM_DEPTH", DEPTH)
-        patch.setitem(signal_depth.PRESET_SETTINGS, "quick", PresetSettings(32, (DEPTH,), 512, 1, 1))
+        patch.setattr(grid, "ACTIVATIONS", ("relu",))
+        patch.setattr(grid, "CLAIM_DEPTH", DEPTH)
+        patch.setitem(grid.PRESET_SETTINGS, "quick", PresetSettings(32, (DEPTH,), Budget(1, 1, 512, 2000)))
         summary = run_study("signal-depth", "quick", store, workers=1, threads=1)
         assert (summary.finished, summary.failed) == (5, 0)
         yield store, report_study("signal-depth", "quick", store)
@@ -45,7 +53,7 @@ def test_signal_claims_hold_and_their_numbers_are_the_stored_rows(study: tuple[P
     store_path, result = study
     claims = {c.name: c for c in result.claims}
     with Store(store_path) as store:
-        measured = {init: ratios(store, init) for init in signal_depth.INITS}
+        measured = {init: ratios(store, init) for init in grid.INITS}
     he = claims["he-input-signal-survives"]
     assert he.verdict == "holds" and he.numbers["mean ratio"] == pytest.approx(measured["he-normal"][0])
     vanishes = claims["input-signal-vanishes"]
@@ -62,14 +70,14 @@ def test_signal_claims_hold_and_their_numbers_are_the_stored_rows(study: tuple[P
 def test_failure_depths_follow_the_stored_accuracies(study: tuple[Path, StudyReport]) -> None:
     store_path, result = study
     claim = next(c for c in result.claims if c.name == "fails-deeper-when-signal-survives/relu")
-    majority = signal_depth.majority_fraction("mnist")
+    majority = majority_fraction("mnist")
     with Store(store_path) as store:
         for run in load_runs(store):
             init = run.record.config["init"]
             key = next((k for k in claim.numbers if k.startswith(f"{init} (")), None)
             if key is None:  # neither survives nor vanishes: orthogonal's ratio may sit between
                 continue
-            failed = run.final("test_accuracy") < majority + signal_depth.FAIL_MARGIN
+            failed = run.final("test_accuracy") < majority + grid.FAIL_MARGIN
             assert claim.numbers[key] == (str(DEPTH) if failed else f"> {DEPTH}"), (init, claim.numbers)
     survivors = [v for k, v in claim.numbers.items() if "survives" in k]
     vanishers = [v for k, v in claim.numbers.items() if "vanishes" in k]
@@ -98,3 +106,24 @@ def test_report_has_the_makemore_view_and_the_probe_charts(study: tuple[Path, St
         assert (folder / f"{figure}.png").stat().st_size > 20_000, figure
     rows = (folder / "failure_depth.csv").read_text().splitlines()
     assert rows[0].startswith("activation,init,fails from depth") and len(rows) == 1 + 5
+
+
+def test_the_failure_sentence_follows_the_verdict(study: tuple[Path, StudyReport]) -> None:
+    store_path, result = study
+    with Store(store_path) as store:
+        signals = [run_signal(store, run) for run in load_runs(store)]
+    assert html.escape(failure_text(result.claims)) in result.path.read_text()
+
+    def sentence(failing: set[str]) -> tuple[str, str]:
+        """The claim's verdict and sentence when exactly the inits in ``failing`` fail at every depth."""
+        table = cells([replace(s, failed=s.init in failing) for s in signals])
+        (claim,) = failure_claims(table)
+        return claim.verdict, failure_text([claim])
+
+    verdict, words = sentence({"pytorch-default", "lecun-normal", "xavier-normal"})
+    assert verdict == "holds" and words.startswith("relu: the surviving signal trains deeper (")
+    assert f"survives: he-normal > {DEPTH}" in words and f"lecun-normal {DEPTH}," in words
+    verdict, words = sentence({"he-normal"})
+    assert verdict == "fails" and words.startswith("relu: a surviving signal does not train deeper here")
+    verdict, words = sentence(set())
+    assert verdict == "inconclusive" and words.startswith("relu: nothing to compare")

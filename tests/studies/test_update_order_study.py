@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import csv
+import html
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from initlab.report import load_runs
+from initlab.report import Claim, load_runs
 from initlab.store import Store
-from initlab.studies import StudyReport, report_study, run_study, update_order
-from initlab.studies.update_order import PresetSettings
+from initlab.studies import StudyReport, report_study, run_study
+from initlab.studies.presets import Budget
+from initlab.studies.update_order import grid, text
+from initlab.studies.update_order.claims import dead_unit_claims, order_claims, rank_claims
+from initlab.studies.update_order.facts import RunFacts, dead_rows, run_facts
+from initlab.studies.update_order.grid import expected_steps
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +25,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Stud
     """Depths 5 and 7, both optimizers and activations, zero weights and the default, one seed, 54 steps."""
     store = tmp_path_factory.mktemp("update-order") / "r.db"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(update_order, "DEPTHS", [5, 7])
-        patch.setitem(
-            update_order.PRESET_SETTINGS, "quick", PresetSettings(epochs=6, seeds=1, signal_every=10)
-        )
+        patch.setattr(grid, "DEPTHS", [5, 7])
+        patch.setitem(grid.BUDGETS, "quick", Budget(epochs=6, seeds=1))
         summary = run_study("update-order", "quick", store, workers=1, threads=1)
         assert (summary.finished, summary.failed) == (16, 0)
         yield store, report_study("update-order", "quick", store)
@@ -97,8 +101,69 @@ def test_report_has_the_probe_sections_and_the_order_table(study: tuple[Path, St
         "Rank growth of zero-initialized layers",
     ):
         assert f"<h2>{title}</h2>" in page, title
+    folded = '<details class="section"><summary><h2>Update order (probe update-order)</h2>'
+    assert folded in page and page.index("<h2>Rank growth") < page.index(folded)  # the study's own first
+    assert "<h2>Test accuracy per epoch" not in page  # small multiples instead of a chart per setting
     with (result.path.parent / "first_change_steps.csv").open() as f:
         rows = {(r["optimizer"], r["activation"], r["init"], r["depth"]): r for r in csv.DictReader(f)}
     adam = rows["adam", "tanh", "zero-weight-random-bias", "7"]
     assert adam["seed 0 (input→head)"] == "6 5 4 3 2 1 0" and adam["seeds as expected"] == "1/1"
     assert rows["sgd", "tanh", "pytorch-default", "7"]["seed 0 (input→head)"] == "0 0 0 0 0 0 0"
+
+
+def stored_facts(store_path: Path) -> list[RunFacts]:
+    with Store(store_path) as store:
+        return [run_facts(store, run) for run in load_runs(store)]
+
+
+def claims_of(facts: list[RunFacts]) -> dict[str, Claim]:
+    return {
+        c.name: c for c in [*order_claims(facts), *rank_claims(facts), *dead_unit_claims(dead_rows(facts))]
+    }
+
+
+def test_the_sentences_follow_the_stored_facts(study: tuple[Path, StudyReport]) -> None:
+    store_path, result = study
+    facts = stored_facts(store_path)
+    claims = claims_of(facts)
+    assert "adam, tanh: exactly, in all 2 runs" in text.order_text(claims)
+    assert "sgd, tanh: in 1 of 2 runs, every run up to depth 5" in text.order_text(claims)
+    assert text.underflow_title(claims) == "Why SGD falls behind"
+    late = claims["order-exact/sgd/tanh"].numbers["late layers"]
+    assert late > 0 and "had an exact-0 gradient at their step k" in text.underflow_text(claims)
+    assert "then rank 1: with SGD, all" in text.rank_text(claims)
+    assert "they stay dead" in text.dead_text(claims)
+    page = result.path.read_text()
+    for sentence in (text.order_text(claims), text.underflow_text(claims), text.dead_text(claims)):
+        assert html.escape(sentence) in page
+
+
+def test_the_sentences_change_where_the_claims_fail(study: tuple[Path, StudyReport]) -> None:
+    facts = stored_facts(study[0])
+    # every zero-weight run exact: SGD no longer falls behind
+    exact = [replace(f, first_change=expected_steps(f.depth)) if f.zero else f for f in facts]
+    claims = claims_of(exact)
+    assert claims["order-exact/sgd/tanh"].verdict == "holds"
+    assert text.underflow_title(claims) == "First gradient sizes"
+    assert "no SGD layer changed late" in text.underflow_text(claims)
+    # an Adam run whose head never changed, and a layer that changed early
+    broken = [
+        replace(f, first_change=[0, *f.first_change[1:-1], None])
+        if (f.zero, f.optimizer, f.depth) == (True, "adam", 7)
+        else f
+        for f in facts
+    ]
+    claims = claims_of(broken)
+    assert claims["order-exact/adam/tanh"].verdict == "fails"
+    words = text.order_text(claims)
+    assert "adam, tanh: in 1 of 2 runs, every run up to depth 5" in words
+    assert "layers changed before their step k" in words
+    # rank 2 right after every first update; dead units that come back
+    ranked = [
+        replace(f, rank={layer: dict.fromkeys(steps, 2.0) for layer, steps in f.rank.items()}) for f in facts
+    ]
+    assert "with SGD only 0 of" in text.rank_text(claims_of(ranked))
+    revived = [
+        replace(f, dead={layer: {**steps, 10**6: 0.0} for layer, steps in f.dead.items()}) for f in facts
+    ]
+    assert "some came back" in text.dead_text(claims_of(revived))

@@ -7,7 +7,7 @@ import math
 import pytest
 from scipy import stats
 
-from initlab.studies.verdicts import above, all_of, below, difference_ci
+from initlab.studies.verdicts import above, all_of, below, difference_ci, interval_text
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,13 @@ def test_threshold_rules() -> None:
     assert all_of(["holds", "inconclusive"]) == "inconclusive"
     assert all_of(["inconclusive", "fails"]) == "fails"
     assert all_of([]) == "inconclusive"
+
+
+def test_interval_text_says_when_n_is_too_small_and_stays_within_the_bounds() -> None:
+    assert interval_text([0.1, 0.9]) == interval_text([0.2, 0.5, 0.9]) == "n too small for an interval"
+    wide = [0.05, 0.95, 0.1, 0.9]
+    low, high = (float(v) for v in interval_text(wide).strip("[]").split(", "))
+    assert (low, high) == (0.0, 1.0)  # the t-interval of the mean is about [−0.25, 1.25]
+    tight = [0.96, 0.97, 0.98, 0.97]
+    ref = stats.t.interval(0.95, 3, loc=0.97, scale=stats.sem(tight))
+    assert interval_text(tight) == f"[{ref[0]:.3f}, {ref[1]:.3f}]"

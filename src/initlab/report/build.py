@@ -122,13 +122,16 @@ def build_report(
     metadata: Mapping[str, str] | None = None,
     probe_charts: Registry[ProbeSectionBuilder] = PROBE_SECTIONS,
     groups: Mapping[str, Sequence[Condition]] | None = None,
+    fold_probes: bool = False,
 ) -> Report:
     """The report of ``conditions``: metadata, the claims (if given), ``lead`` (e.g. a study's answer
     in words), ``metric``'s curves and final table, a section per probe in ``probe_charts`` that has
     rows, then ``sections`` (a study's own).
 
     ``groups`` splits the curves and final tables into one pair of sections per named group of
-    conditions (e.g. one per dataset and model), instead of one pair over all ``conditions``.
+    conditions (e.g. one per dataset and model), instead of one pair over all ``conditions``; an empty
+    ``groups`` shows none (a study that draws its own). ``fold_probes`` folds the probe sections
+    (supporting charts of a report whose own sections come first, as ``lead``).
     """
     if not conditions:
         raise ConfigError("a report needs at least one run; the selection is empty")
@@ -137,10 +140,11 @@ def build_report(
         report.add(Section("Claims", [ClaimsBlock(claims)]))
     for section in lead:
         report.add(section)
-    for group, members in (groups or {"": conditions}).items():
+    for group, members in (groups if groups is not None else {"": conditions}).items():
         for section in metric_sections(members, metric, level=level, group=group):
             report.add(section)
-    for section in [*probe_sections(store, qualified(conditions, groups), probe_charts), *sections]:
+    probes = probe_sections(store, qualified(conditions, groups), probe_charts)
+    for section in [*(replace(s, folded=fold_probes) for s in probes), *sections]:
         report.add(section)
     settings = TableBlock("settings", shared_settings(conditions), "settings shared by every condition")
     report.add(Section("Settings", [settings], folded=True))

@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from rich.console import Console
 
-from initlab.errors import ConfigError, UnknownNameError, one_of
+from initlab.errors import ConfigError, one_of
 from initlab.frames import Tidy
+from initlab.registry import Registry
 from initlab.report import Claim, Condition, Section, StoredRun, build_report, group_conditions, load_runs
 from initlab.store import Store
+from initlab.studies.presets import PRESETS, Preset
 from initlab.sweep import SweepSpec, SweepSummary, expand, make_spec, run_sweep
 
-Preset = Literal["quick", "full"]
-PRESETS: tuple[Preset, ...] = ("quick", "full")
 QUICK_NOTE = "quick preset: data subsets, fewer epochs and seeds; the verdict is indicative"
 
 
@@ -46,13 +46,16 @@ class StudyRuns:
 @dataclass
 class Analysis:
     """What a study concludes: claims with verdicts, its own report sections, and the groups of
-    conditions whose accuracy curves and final tables the report shows (default: all together).
-    ``lead`` sections come right after the claims (e.g. the answer to the study's question in words)."""
+    conditions whose accuracy curves and final tables the report shows (default: all together; empty:
+    none, for a study whose sections draw the accuracy themselves).
+    ``lead`` sections come right after the claims (e.g. the answer to the study's question in words);
+    ``fold_probes`` folds the generic probe sections that follow them."""
 
     claims: list[Claim]
     sections: list[Section] = field(default_factory=list)
     groups: dict[str, list[Condition]] | None = None
     lead: list[Section] = field(default_factory=list)
+    fold_probes: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ class Study:
     """The preset's sweeps as sweep-spec tables (``base``, ``axes``, ``zip``); named by the study."""
     analyze: Callable[[StudyRuns], Analysis]
     metric: str = "test_accuracy"
+
+    def __call__(self, data: StudyRuns) -> Analysis:
+        """The study's analysis of its stored runs (a study is the callable its catalogue holds)."""
+        return self.analyze(data)
 
     def specs(self, preset: Preset, parts: Sequence[str] | None = None) -> list[SweepSpec]:
         """The preset's sweeps, validated, named ``<study>-<preset>/<part>``; only ``parts`` if given."""
@@ -89,25 +96,24 @@ class Study:
         return name if parts is None else f"{name}/{'+'.join(dict.fromkeys(parts))}"
 
 
-STUDIES: dict[str, Study] = {}
+#: The studies by name, a :class:`~initlab.registry.Registry` like every catalogue of initlab.
+STUDIES: Registry[Study] = Registry("study")
 
 
 def register_study(study: Study) -> Study:
-    if study.name in STUDIES:
-        raise ValueError(f"study {study.name!r} is registered twice")
-    STUDIES[study.name] = study
+    """Add ``study`` to :data:`STUDIES` under its name (a name registered twice is an error)."""
+    STUDIES.register(study.name, title=study.title)(study)
     return study
 
 
-def get_study(name: str) -> Study:
-    try:
-        return STUDIES[name]
-    except KeyError:
-        raise UnknownNameError("study", name, STUDIES) from None
+def get_study(study: str | Study) -> Study:
+    """The registered study named ``study``; a :class:`Study` passes through, so a caller (or a test)
+    can run and report a study that is not in the catalogue, e.g. a cut-down copy."""
+    return study if isinstance(study, Study) else STUDIES.get(study).fn
 
 
 def run_study(
-    name: str,
+    name: str | Study,
     preset: Preset,
     store: Store | str | Path,
     *,
@@ -116,9 +122,9 @@ def run_study(
     console: Console | None = None,
     **sweep_options: Any,
 ) -> SweepSummary:
-    """Run (or resume) every run of study ``name`` at ``preset``, or of its sweeps named in ``parts``
-    (e.g. ``["mnist-fnn"]``); ``sweep_options`` go to ``run_sweep`` (``executor``, ``engine``,
-    ``threads``, ``ray_address``, ``download``, ...)."""
+    """Run (or resume) every run of study ``name`` (a name or a :class:`Study`) at ``preset``, or of
+    its sweeps named in ``parts`` (e.g. ``["mnist-fnn"]``); ``sweep_options`` go to ``run_sweep``
+    (``executor``, ``engine``, ``threads``, ``ray_address``, ``download``, ...)."""
     study = get_study(name)
     specs = study.specs(preset, parts)
     configs = [config for spec in specs for config in expand(spec)]
@@ -126,7 +132,7 @@ def run_study(
         configs,
         store,
         name=study.sweep_name(preset, parts),
-        spec={"study": name, "preset": preset, "sweeps": [s.model_dump() for s in specs]},
+        spec={"study": study.name, "preset": preset, "sweeps": [s.model_dump() for s in specs]},
         workers=workers,
         console=console,
         **sweep_options,
@@ -164,9 +170,10 @@ class StudyReport(Tidy):
 
 
 def report_study(
-    name: str, preset: Preset, store_path: str | Path, out: str | Path | None = None
+    name: str | Study, preset: Preset, store_path: str | Path, out: str | Path | None = None
 ) -> StudyReport:
-    """Analyse study ``name``'s stored runs and write its report (page, figures, tables).
+    """Analyse the stored runs of study ``name`` (a name or a :class:`Study`) and write its report
+    (page, figures, tables).
 
     The report goes to ``out`` (default: ``results/studies/<name>-<preset>/`` beside the store's
     folder). Runs not yet finished are shown as such; the claims use what has finished.
@@ -177,7 +184,7 @@ def report_study(
         raise ConfigError(f"store {str(store_path)!r} does not exist; run the study first")
     with Store(store_path) as store:
         data = study_runs(study, preset, store)
-        analysis = study.analyze(data)
+        analysis = study(data)
         if preset == "quick":
             analysis.claims = [_mark_quick(c) for c in analysis.claims]
         conditions = [
@@ -193,6 +200,7 @@ def report_study(
             lead=analysis.lead,
             metadata={"study": f"{study.name}: {study.question}", "preset": preset},
             groups=analysis.groups,
+            fold_probes=analysis.fold_probes,
         )
         folder = Path(out) if out is not None else store_path.parent / "studies" / study.sweep_name(preset)
         return StudyReport(report.write(folder), analysis.claims)

@@ -14,14 +14,20 @@ data subsets for 2–3 epochs with 2–3 seeds.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from initlab.data import load_dataset
 from initlab.errors import DataError
-from initlab.report import Claim, Condition, Section, Table, TableBlock, Text, group_conditions
-from initlab.studies.base import Analysis, Preset, Study, StudyRuns, register_study
+from initlab.report import Claim, Condition, FigureBlock, Section, Table, TableBlock, Text, group_conditions
+from initlab.report.figures import new_figure, styled
+from initlab.studies.base import Analysis, Study, StudyRuns, register_study
+from initlab.studies.presets import Budgets, Preset, full, preset_sweep, quick
 from initlab.studies.verdicts import above, below, condition_values, difference_ci, mean_interval
 
 DEFAULT = {"init": "pytorch-default"}
@@ -40,6 +46,8 @@ SEED_STUDY: dict[tuple[str, str], dict[str, float]] = {
     ("cifar10", "resnet50-cifar"): {"default": 0.879, "normal": 0.862, "uniform": 0.868},
 }
 
+#: Marker colours of a gap's verdict against the margin.
+VERDICT_COLORS = {"holds": "#2e7d32", "fails": "#c62828", "inconclusive": "#b8860b"}
 #: "Random biases train to within this many accuracy points of the default" (the claim's margin).
 MARGIN = 0.02
 #: A zero-initialized network is "at the majority class" if no run beats it by more than this.
@@ -48,61 +56,45 @@ MAJORITY_SLACK = 0.002
 
 @dataclass(frozen=True)
 class Setting:
-    """One (dataset, model) comparison: the seed study's epochs, and the quick preset's cut-down."""
+    """One (dataset, model) comparison: its inits and its budget per preset (the seed study's epochs
+    in full)."""
 
     name: str
     dataset: str
     model: str
-    epochs: int
     inits: tuple[dict[str, Any], ...]
-    quick_epochs: int
-    quick_train_size: int
-    quick_seeds: int
+    budgets: Budgets
     extra: dict[str, Any] = field(default_factory=dict)
 
     def sweep(self, preset: Preset) -> dict[str, Any]:
-        base = {
-            "dataset": self.dataset,
-            "model": self.model,
-            "optimizer": "adam",
-            "lr": 1e-3,
-            "batch_size": 128,
-        }
-        if preset == "quick":
-            base |= {"epochs": self.quick_epochs, "train_size": self.quick_train_size, "val_size": 1000}
-            seed_axis = f"0..{self.quick_seeds - 1}"
-        else:
-            base |= {"epochs": self.epochs}
-            seed_axis = f"0..{FULL_SEEDS - 1}"
-        return {
-            "name": self.name,
-            "base": base | self.extra,
-            "axes": {"scheme": list(self.inits), "seed": seed_axis},
-        }
+        base = {"dataset": self.dataset, "model": self.model, **self.extra}
+        return preset_sweep(self.name, self.budgets[preset], base, {"scheme": list(self.inits)})
 
 
-FULL_SEEDS = 5
 FNN_INITS = (DEFAULT, ZEROS, NORMAL, UNIFORM, LOGISTIC)
 CNN_INITS = (DEFAULT, ZEROS, NORMAL, UNIFORM)
 SETTINGS = (
-    Setting("mnist-fnn", "mnist", "mnist-fnn", 10, FNN_INITS, 3, 10_000, 3),
-    Setting("mnist-cnn", "mnist", "mnist-cnn", 15, CNN_INITS, 2, 12_000, 2),
-    Setting("fashion-fnn", "fashion-mnist", "mnist-fnn", 10, FNN_INITS, 3, 10_000, 3),
+    Setting("mnist-fnn", "mnist", "mnist-fnn", FNN_INITS, {"quick": quick(3, 3, 10_000), "full": full(10)}),
+    Setting("mnist-cnn", "mnist", "mnist-cnn", CNN_INITS, {"quick": quick(2, 2, 12_000), "full": full(15)}),
+    Setting(
+        "fashion-fnn",
+        "fashion-mnist",
+        "mnist-fnn",
+        FNN_INITS,
+        {"quick": quick(3, 3, 10_000), "full": full(10)},
+    ),
 )
 #: Added to the full preset when CIFAR-10 is available (ResNet-50 with the seed study's crop, flip
 #: and normalization).
 CIFAR_SETTINGS = (
-    Setting("cifar-fnn", "cifar10", "cifar-fnn", 15, FNN_INITS, 2, 10_000, 2),
-    Setting("cifar-cnn", "cifar10", "cifar-cnn", 20, CNN_INITS, 2, 10_000, 2),
+    Setting("cifar-fnn", "cifar10", "cifar-fnn", FNN_INITS, {"quick": quick(2, 2, 10_000), "full": full(15)}),
+    Setting("cifar-cnn", "cifar10", "cifar-cnn", CNN_INITS, {"quick": quick(2, 2, 10_000), "full": full(20)}),
     Setting(
         "resnet50",
         "cifar10",
         "resnet50-cifar",
-        30,
         CNN_INITS,
-        1,
-        5_000,
-        2,
+        {"quick": quick(1, 2, 5_000), "full": full(30)},
         {"augment": "crop-flip", "normalize": True},
     ),
 )
@@ -203,12 +195,13 @@ def analyze(data: StudyRuns) -> Analysis:
             if default is None:
                 continue
             gap = difference_ci(condition_values(default), accs)
+            near = below(gap.low, gap.high, MARGIN)
             claims.append(
                 Claim(
                     f"near-default/{dataset}/{model}/{dist}",
                     f"{where}: {dist} random biases end within {MARGIN * 100:.0f} points of PyTorch's "
                     "default (95% CI of the gap below the margin)",
-                    below(gap.low, gap.high, MARGIN),
+                    near,
                     {"gap": gap.estimate, "ci low": gap.low, "ci high": gap.high},
                 )
             )
@@ -222,6 +215,7 @@ def analyze(data: StudyRuns) -> Analysis:
                     "gap": gap.estimate,
                     "gap ci low": gap.low,
                     "gap ci high": gap.high,
+                    "verdict": near,
                 }
             )
         logistic = _find(conditions, LOGISTIC)
@@ -260,30 +254,127 @@ def analyze(data: StudyRuns) -> Analysis:
             )
     sections = [
         Section(
-            "Random biases against the default",
-            [
-                Text(
-                    "Gap = default − random-bias test accuracy per setting, with Welch's 95% interval; "
-                    f"the claim's margin is {MARGIN * 100:.0f} points."
-                ),
-                TableBlock("gap_to_default", Table.from_rows(gap_rows), "test-accuracy gap to the default"),
-            ],
-        ),
-        Section(
             "Against the seed study",
             [
                 Text(
                     "initlab's final test accuracy (mean over seeds, 95% CI) next to the seed study's "
                     "(read off its plots; MNIST FNN at epoch 10, MNIST CNN at 15, CIFAR FNN at 15, "
-                    "CIFAR CNN at 20, ResNet-50 at 30). Compare like with like: the quick preset trains "
-                    "on subsets for fewer epochs."
+                    "CIFAR CNN at 20, ResNet-50 at 30)."
+                    + (
+                        " Compare like with like: the quick preset trains on subsets for fewer epochs."
+                        if data.preset == "quick"
+                        else ""
+                    )
                 ),
                 TableBlock("seed_study", Table.from_rows(seed_rows), "final test accuracy"),
             ],
         ),
     ]
+    short = [zeros_text(claims), trains_text(claims), gap_text(claims), logistic_text(claims)]
+    lead = [
+        Section("In short", [Text(sentence) for sentence in short]),
+        Section(
+            "Random biases against the default",
+            [
+                FigureBlock.of(
+                    "gap_to_default",
+                    gap_figure(gap_rows),
+                    "Gap = default − random-bias final test accuracy per setting, in accuracy points, with "
+                    f"Welch's 95% interval; dashed: the claim's margin of {MARGIN * 100:.0f} points. The "
+                    "final-accuracy charts below span the whole range; this one shows the gap itself.",
+                ),
+                TableBlock("gap_to_default", Table.from_rows(gap_rows), "test-accuracy gap to the default"),
+            ],
+        ),
+    ]
     groups = {f"{dataset} / {model}": conditions for (dataset, model), conditions in settings.items()}
-    return Analysis(claims, sections, groups)
+    return Analysis(claims, sections, groups, lead)
+
+
+def _named(claims: Sequence[Claim], family: str) -> list[Claim]:
+    return [c for c in claims if c.name.startswith(f"{family}/")]
+
+
+def _where(claim: Claim) -> str:
+    """The claim's setting, e.g. ``mnist mnist-fnn, normal biases``."""
+    _, dataset, model, *dist = claim.name.split("/")
+    return f"{dataset} {model}" + (f", {dist[0]} biases" if dist else "")
+
+
+def _verdict_sentence(claims: Sequence[Claim], holds: str, fails: str, subject: str) -> str:
+    """``subject`` ``holds`` in k of n settings; which fail, which are undecided (from the verdicts)."""
+    if not claims:
+        return f"No run measured whether {subject} {holds}."
+    by = {v: [_where(c) for c in claims if c.verdict == v] for v in ("holds", "fails", "inconclusive")}
+    if len(by["holds"]) == len(claims):
+        where = f"({by['holds'][0]})" if len(claims) == 1 else f"in all {len(claims)} settings"
+        return f"{subject.capitalize()} {holds} {where}."
+    parts = [f"{subject.capitalize()} {holds} in {len(by['holds'])} of {len(claims)} settings"]
+    if by["fails"]:
+        parts.append(f"{fails} in {', '.join(by['fails'])}")
+    if by["inconclusive"]:
+        parts.append(f"undecided in {', '.join(by['inconclusive'])}")
+    return "; ".join(parts) + "."
+
+
+def zeros_text(claims: Sequence[Claim]) -> str:
+    return _verdict_sentence(
+        _named(claims, "zeros-majority"), "stays at the majority class", "it beats it", "all-zero init"
+    )
+
+
+def trains_text(claims: Sequence[Claim]) -> str:
+    return _verdict_sentence(
+        _named(claims, "random-bias-trains"),
+        "train far above the majority class",
+        "they do not",
+        "zero weights with random biases",
+    )
+
+
+def logistic_text(claims: Sequence[Claim]) -> str:
+    return _verdict_sentence(
+        _named(claims, "beats-logistic"),
+        "beats logistic regression",
+        "it does not",
+        "the default-initialized network",
+    )
+
+
+def gap_text(claims: Sequence[Claim]) -> str:
+    return _verdict_sentence(
+        _named(claims, "near-default"),
+        f"end within {MARGIN * 100:.0f} points of the default",
+        "they end further behind",
+        "random biases",
+    )
+
+
+@styled
+def gap_figure(rows: Sequence[dict[str, Any]]) -> Figure:
+    """The gap to the default per setting with its interval, against the claim's margin."""
+    fig = new_figure(8, 1.4 + 0.45 * max(len(rows), 1))
+    ax = fig.add_subplot()
+    for y, row in enumerate(rows):
+        gap, low, high = (100 * row[k] for k in ("gap", "gap ci low", "gap ci high"))
+        color = VERDICT_COLORS[row["verdict"]]
+        if math.isfinite(low) and math.isfinite(high):
+            ax.errorbar([gap], [y], xerr=[[gap - low], [high - gap]], fmt="D", color=color, capsize=4)
+        else:
+            ax.plot([gap], [y], "D", color=color, fillstyle="none")
+            ax.annotate(
+                "n too small for an interval", (gap, y), xytext=(6, 4), textcoords="offset points", fontsize=7
+            )
+    ax.axvline(0, color="0.5", linewidth=1)
+    ax.axvline(
+        100 * MARGIN, color="C3", linestyle="--", linewidth=1, label=f"margin ({MARGIN * 100:.0f} points)"
+    )
+    ax.set_yticks(range(len(rows)), [f"{r['dataset']} {r['model']}, {r['biases']} biases" for r in rows])
+    ax.set_ylim(len(rows) - 0.4, -0.6)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("default − random bias, final test accuracy points (95% Welch interval)")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
 
 
 STUDY = register_study(

@@ -81,7 +81,7 @@ def show_report(result: StudyReport) -> None:
 @study_app.command("list")
 def list_studies() -> None:
     """The studies, with their question, the number of runs of each preset and their parts (--part)."""
-    for study in STUDIES.values():
+    for study in (entry.fn for entry in STUDIES):
         runs = ", ".join(f"{p} {sum(len(expand(s)) for s in study.specs(p))} runs" for p in PRESETS)
         parts = ", ".join(spec.name.rsplit("/", 1)[1] for spec in study.specs("quick"))
         line = Text(f"{study.name:<16}", style="bold")
