@@ -1,7 +1,7 @@
 """The bias-scale study's grid: zero weights with b ~ N(0, s²) at each scale s, per model and preset.
 
-Optimizer, learning rate and batch size are the seed study's (c-schicho/ZeroInitializationSymmetry:
-Adam, 1e-3, batch 128, a 7,000-image validation split off MNIST's training set).
+Optimizer, learning rate, batch size and the full preset's budget are the seed study's
+(:mod:`initlab.studies.presets`).
 """
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from initlab.studies.base import Preset
+from initlab.studies.presets import Budget, Preset, full, preset_sweep, quick
 
 SCALES = (0.01, 0.1, 1.0, 10.0, 100.0)
 #: The claims compare the largest scale with the seed study's default factor.
 REFERENCE_SCALE, LARGE_SCALE = 1.0, 100.0
-FULL_SEEDS = 5
 
 
 @dataclass(frozen=True)
@@ -28,27 +27,20 @@ class Part:
     quick_seeds: int
     quick_scales: tuple[float, ...]
 
+    def budget(self, preset: Preset) -> Budget:
+        if preset == "quick":
+            return quick(self.quick_epochs, self.quick_seeds, self.quick_train_size)
+        return full(self.epochs)
+
     def sweep(self, preset: Preset) -> dict[str, Any]:
-        base: dict[str, Any] = {
+        scales = self.quick_scales if preset == "quick" else SCALES
+        base = {
             "dataset": "mnist",
             "model": self.model,
             "init": "zero-weight-random-bias",
             "init_params": {"dist": "normal"},
-            "optimizer": "adam",
-            "lr": 1e-3,
-            "batch_size": 128,
         }
-        if preset == "quick":
-            base |= {"epochs": self.quick_epochs, "train_size": self.quick_train_size, "val_size": 1000}
-            scales, seeds = self.quick_scales, self.quick_seeds
-        else:
-            base |= {"epochs": self.epochs}
-            scales, seeds = SCALES, FULL_SEEDS
-        return {
-            "name": self.model,
-            "base": base,
-            "axes": {"init_params.scale": list(scales), "seed": f"0..{seeds - 1}"},
-        }
+        return preset_sweep(self.model, self.budget(preset), base, {"init_params.scale": list(scales)})
 
 
 # -- the presets ------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Every probe the analysis reads is attached through the run config: ``symmetry`` (with ranks) at
 steps 0 … ``WAKE_UP_STEPS`` and at the end of every epoch, ``update-order`` at the first 10 steps
 and the end of every epoch. Optimizer, learning rate and batch size are the seed study's
-(c-schicho/ZeroInitializationSymmetry: Adam, 1e-3, batch 128).
+(:mod:`initlab.studies.presets`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from initlab.studies.base import Preset
+from initlab.studies.presets import BATCH_SIZE, Budget, Preset, preset_sweep
 from initlab.studies.zero_symmetry import cifar10_available
 
-BATCH = 128
 #: Every weight of a zero-branch scheme gets a non-zero gradient by this step (0-based).
 WAKE_UP_STEPS = 2
 
@@ -58,7 +57,7 @@ class Part:
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(self.train_size / BATCH)
+        return math.ceil(self.train_size / BATCH_SIZE)
 
     def sweep(self) -> dict[str, Any]:
         epoch = self.steps_per_epoch
@@ -66,18 +65,9 @@ class Part:
             "symmetry": {"first": WAKE_UP_STEPS + 1, "every": epoch, "rank": True},
             "update-order": {"first": 10, "every": epoch},
         }
-        base = {
-            "dataset": self.dataset,
-            "optimizer": "adam",
-            "lr": 1e-3,
-            "batch_size": BATCH,
-            "epochs": self.epochs,
-            "train_size": self.train_size,
-            "val_size": self.val_size,
-            "probes": probes,
-            **self.base,
-        }
-        return {"name": self.name, "base": base, "axes": {**self.axes, "seed": f"0..{self.seeds - 1}"}}
+        budget = Budget(self.epochs, self.seeds, self.train_size, self.val_size)
+        base = {"dataset": self.dataset, "probes": probes, **self.base}
+        return preset_sweep(self.name, budget, base, self.axes)
 
 
 def constant_part(model: str, dataset: str, epochs: int, train_size: int, val_size: int, seeds: int) -> Part:
