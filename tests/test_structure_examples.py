@@ -27,3 +27,24 @@ def test_fixup_on_own_resnet_example_zeroes_branch_ends_whose_units_then_separat
         assert verdict.distinct == 1 and verdict.largest_group == verdict.units == 8
         assert verdict.permanent is False
     assert all(v.distinct == v.units for v in after.values())
+
+
+def test_sweep_over_own_model_example_records_the_import_path_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from initlab.store import Store
+
+    monkeypatch.chdir(EXAMPLES.parent)  # as the README runs it: `examples` is found from the repository
+    main = runpy.run_path(str(EXAMPLES / "sweep_own_model.py"))["main"]
+    store = tmp_path / "own.db"
+    summary, accuracy = main(store)
+    assert (summary.runs, summary.finished, summary.failed) == (4, 4, 0)
+    assert sorted(accuracy) == ["pytorch-default/s0", "pytorch-default/s1", "zero-last-layer/s0",
+                                "zero-last-layer/s1"]  # fmt: skip
+    assert all(a > 0.3 for a in accuracy.values())  # 10 classes of digits: chance is 0.1
+    with Store(store, create=False) as db:
+        configs = [r.config for r in db.runs(sweep="own-model")]
+    assert {c["model"] for c in configs} == {"examples.my_models:SmallResNet"}
+    assert len({c["model_source"] for c in configs}) == 1 and configs[0]["model_source"]
+    again, _ = main(store)
+    assert (again.skipped, again.ran) == (4, 0)
