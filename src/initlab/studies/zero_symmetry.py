@@ -307,7 +307,8 @@ def _verdict_sentence(claims: Sequence[Claim], holds: str, fails: str, subject: 
         return f"No run measured whether {subject} {holds}."
     by = {v: [_where(c) for c in claims if c.verdict == v] for v in ("holds", "fails", "inconclusive")}
     if len(by["holds"]) == len(claims):
-        where = f"({by['holds'][0]})" if len(claims) == 1 else f"in all {len(claims)} settings"
+        counts = {1: f"({by['holds'][0]})", 2: "in both settings"}
+        where = counts.get(len(claims), f"in all {len(claims)} settings")
         return f"{subject.capitalize()} {holds} {where}."
     parts = [f"{subject.capitalize()} {holds} in {len(by['holds'])} of {len(claims)} settings"]
     if by["fails"]:
