@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from browser import check_study_page, collect_clipped_titles, needs_chromium
 from initlab.report import Condition, group_conditions, load_runs
 from initlab.store import Store
 from initlab.studies import Preset, get_study, report_study, run_study
@@ -131,7 +132,10 @@ def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     store = tmp_path_factory.mktemp("bias-scale") / "runs.db"
     summary = run_study(study, "full", store, workers=1, threads=1)
     assert summary.runs == 6
-    result = report_study(study, "full", store)
+    with pytest.MonkeyPatch.context() as patch:
+        clipped = collect_clipped_titles(patch)
+        result = report_study(study, "full", store)
+    assert clipped == [], f"figure titles cut off: {clipped}"
     return store, result
 
 
@@ -253,3 +257,11 @@ def test_the_single_runs_figure_draws_each_run_apart(tiny_study: tuple[Path, Any
     assert len(ax.lines) == 6
     drawn = {(line.get_color(), line.get_marker(), line.get_linestyle()) for line in ax.lines}
     assert len(drawn) == 6  # colour: scale; marker and line style: seed
+
+
+@needs_chromium
+def test_the_report_page_loads_every_figure_and_stays_short(
+    tiny_study: tuple[Path, Any], tmp_path: Path
+) -> None:
+    _, result = tiny_study
+    check_study_page(tmp_path, result.path)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from browser import check_study_page, collect_clipped_titles, needs_chromium
 from initlab.store import Store
 from initlab.studies import get_study, report_study, run_study
 from initlab.studies.residual_zero import RESNET_SCHEMES, Part, layers_of, sweeps
@@ -42,7 +43,10 @@ def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     store = tmp_path_factory.mktemp("residual-zero") / "runs.db"
     summary = run_study(study, "full", store, workers=1, threads=1)
     assert summary.runs == 18
-    result = report_study(study, "full", store)
+    with pytest.MonkeyPatch.context() as patch:
+        clipped = collect_clipped_titles(patch)
+        result = report_study(study, "full", store)
+    assert clipped == [], f"figure titles cut off: {clipped}"
     return store, result
 
 
@@ -162,3 +166,11 @@ def test_identical_conditions_are_labelled_so(tiny_study: tuple[Path, Any]) -> N
     final = (result.path.parent / "final_test_accuracy_digits_resnet-cifar.csv").read_text()
     assert "init=skipinit (identical to init=rezero)" in final
     assert "init=zero-last-layer (identical" not in final
+
+
+@needs_chromium
+def test_the_report_page_loads_every_figure_and_stays_short(
+    tiny_study: tuple[Path, Any], tmp_path: Path
+) -> None:
+    _, result = tiny_study
+    check_study_page(tmp_path, result.path)

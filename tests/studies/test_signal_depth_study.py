@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import check_study_page, collect_clipped_titles, needs_chromium
 from initlab.report import load_runs
 from initlab.store import Store
 from initlab.studies import StudyReport, report_study, run_study
@@ -34,7 +35,10 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Stud
         patch.setitem(grid.PRESET_SETTINGS, "quick", PresetSettings(32, (DEPTH,), Budget(1, 1, 512, 2000)))
         summary = run_study("signal-depth", "quick", store, workers=1, threads=1)
         assert (summary.finished, summary.failed) == (5, 0)
-        yield store, report_study("signal-depth", "quick", store)
+        clipped = collect_clipped_titles(patch)
+        result = report_study("signal-depth", "quick", store)
+        assert clipped == [], f"figure titles cut off: {clipped}"
+        yield store, result
 
 
 def ratios(store: Store, init: str) -> tuple[float, float]:
@@ -127,3 +131,11 @@ def test_the_failure_sentence_follows_the_verdict(study: tuple[Path, StudyReport
     assert verdict == "fails" and words.startswith("relu: a surviving signal does not train deeper here")
     verdict, words = sentence(set())
     assert verdict == "inconclusive" and words.startswith("relu: nothing to compare")
+
+
+@needs_chromium
+def test_the_report_page_loads_every_figure_and_stays_short(
+    study: tuple[Path, StudyReport], tmp_path: Path
+) -> None:
+    _, result = study
+    check_study_page(tmp_path, result.path)

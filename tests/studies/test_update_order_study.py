@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import check_study_page, collect_clipped_titles, needs_chromium
 from initlab.report import Claim, load_runs
 from initlab.store import Store
 from initlab.studies import StudyReport, report_study, run_study
@@ -29,7 +30,10 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Stud
         patch.setitem(grid.BUDGETS, "quick", Budget(epochs=6, seeds=1))
         summary = run_study("update-order", "quick", store, workers=1, threads=1)
         assert (summary.finished, summary.failed) == (16, 0)
-        yield store, report_study("update-order", "quick", store)
+        clipped = collect_clipped_titles(patch)
+        result = report_study("update-order", "quick", store)
+        assert clipped == [], f"figure titles cut off: {clipped}"
+        yield store, result
 
 
 @pytest.mark.slow
@@ -167,3 +171,11 @@ def test_the_sentences_change_where_the_claims_fail(study: tuple[Path, StudyRepo
         replace(f, dead={layer: {**steps, 10**6: 0.0} for layer, steps in f.dead.items()}) for f in facts
     ]
     assert "some came back" in text.dead_text(claims_of(revived))
+
+
+@needs_chromium
+def test_the_report_page_loads_every_figure_and_stays_short(
+    study: tuple[Path, StudyReport], tmp_path: Path
+) -> None:
+    _, result = study
+    check_study_page(tmp_path, result.path)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import check_study_page, collect_clipped_titles, needs_chromium
 from initlab.store import Store
 from initlab.studies import StudyReport, report_study, run_study, zero_symmetry
 from initlab.studies.presets import full, quick
@@ -26,7 +27,10 @@ def study_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
         assert (summary.finished, summary.failed) == (10, 0)
         again = run_study("zero-symmetry", "quick", store, workers=1)  # resumes: nothing left to run
         assert (again.skipped, again.ran) == (10, 0)
-        yield store, report_study("zero-symmetry", "quick", store)
+        clipped = collect_clipped_titles(patch)
+        result = report_study("zero-symmetry", "quick", store)
+        assert clipped == [], f"figure titles cut off: {clipped}"
+        yield store, result
 
 
 @pytest.mark.slow
@@ -93,3 +97,11 @@ def test_the_sentences_follow_the_verdicts_and_change_where_the_claims_fail(
         "Random biases end within 2 points of the default in 0 of 2 settings; they end further behind in "
         "mnist mnist-fnn, normal biases, mnist mnist-fnn, uniform biases." in page
     )
+
+
+@needs_chromium
+def test_the_report_page_loads_every_figure_and_stays_short(
+    study_store: tuple[Path, StudyReport], tmp_path: Path
+) -> None:
+    _, result = study_store
+    check_study_page(tmp_path, result.path)

@@ -119,7 +119,7 @@ def signal_overview(signal: SignalRuns, quantities: Sequence[tuple[str, str, boo
             ax,
             cells,
             align="left",
-            label=f"log10 {label}" if log else label,
+            label="log10 of the value" if log else "fraction",  # the panel's title names the quantity
             xlabel="activation layer from the input (1 = the first)",
             fmt="{:.1f}" if log else "{:.2f}",
             cmap="magma" if log else "viridis",
