@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
 from initlab.cli.app import main
 from store_files import damage, fingerprint, make_foreign, make_store
@@ -156,6 +157,15 @@ def test_a_malformed_device_is_refused(
         repr(device),
         "allowed: auto, cpu, cuda, cuda:N",
     )
+    assert not db.exists()
+
+
+def test_a_device_this_machine_lacks_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    db = tmp_path / "r.db"
+    refused(capsys, [*RUN, "--device", "cuda:3", "--store", str(db)], "'cuda:3'", "no CUDA")
     assert not db.exists()
 
 

@@ -14,6 +14,12 @@ def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device={name!r} is not available on this machine (no CUDA); allowed: auto, cpu")
+    count = torch.cuda.device_count() if device.type == "cuda" else 0
+    if device.index is not None and device.index >= count:
+        raise ConfigError(
+            f"device={name!r} does not exist: this machine has {count} CUDA device(s); "
+            f"allowed: auto, cpu, cuda, cuda:0 … cuda:{count - 1}"
+        )
     return device
 
 

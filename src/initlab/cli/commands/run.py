@@ -14,6 +14,7 @@ from initlab.config import load_config
 from initlab.records import RunEnd
 from initlab.store import Store, check_store
 from initlab.train import Callback, TrainContext, load_splits, resolve_config, train
+from initlab.train.device import resolve_device
 
 
 class ProgressBar(Callback):
@@ -102,6 +103,7 @@ def run(
         "imports": import_ or None,
     }
     cfg = resolve_config(load_config(config, {k: v for k, v in flags.items() if v is not None}))
+    resolve_device(cfg.device)  # a device this machine lacks is refused before anything is written
     check_store(store, create=True)
     splits = load_splits(cfg, download=download)
     console.print(
