@@ -1,6 +1,6 @@
 """One training step, the same wherever a model trains: the loop, the batched engine, the probe session.
 
-A step is: the ``on_step_start`` event, forward, cross-entropy, backward, ``on_after_backward``, the
+A step is: the ``on_step_start`` event, forward, the task's loss, backward, ``on_after_backward``, the
 optimizer's step, the schedule's step, ``on_step_end``. Writing it once keeps the three engines from
 drifting apart (an event in another place, a loss reduced another way), so a probe sees the same
 step inside a run and in ``initlab inspect``, and the batched engine computes what the loop does.
@@ -9,32 +9,27 @@ step inside a run and in ``initlab inspect``, and the batched engine computes wh
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from initlab.callbacks import Events
 
-
-def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the batch: a scalar for B×classes logits; for S×B×classes logits (S
-    models at once, each on its own batch) one mean per model, shape S."""
-    if logits.dim() == 2:
-        return F.cross_entropy(logits, targets)
-    per_sample = F.cross_entropy(logits.flatten(0, -2), targets.flatten(), reduction="none")
-    return per_sample.view(targets.shape).mean(-1)
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``loss(outputs, targets)``: the batch's mean loss, one per model with a leading model dim."""
 
 
 def train_step(
-    forward: Callable[[torch.Tensor], torch.Tensor],
-    inputs: torch.Tensor,
+    forward: Callable[[Any], torch.Tensor],
+    inputs: Any,
     targets: torch.Tensor,
+    loss_fn: Loss,
     optimizer: torch.optim.Optimizer | None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     events: Events | None = None,
     step: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Take optimizer step ``step`` (0-based) on one batch; return its logits and loss, detached.
+    """Take optimizer step ``step`` (0-based) on one batch; return its outputs and loss, detached.
 
     With leading model dims (S×B×...) the loss is each model's own mean, and backward differentiates
     their sum, which gives each model its own gradient when they share no parameters. Without an
@@ -46,8 +41,8 @@ def train_step(
         events.fire("on_step_start")
     if optimizer is not None:
         optimizer.zero_grad(set_to_none=True)
-    logits = forward(inputs)
-    loss = cross_entropy(logits, targets)
+    outputs = forward(inputs)
+    loss = loss_fn(outputs, targets)
     loss.backward(torch.ones_like(loss))
     if events is not None:
         events.ctx.loss = loss
@@ -58,4 +53,4 @@ def train_step(
             scheduler.step()
         if events is not None:
             events.fire("on_step_end")
-    return logits.detach(), loss.detach()
+    return outputs.detach(), loss.detach()

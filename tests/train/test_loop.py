@@ -10,7 +10,8 @@ import torch
 from initlab.config import RunConfig
 from initlab.models import build_model
 from initlab.records import MemorySink
-from initlab.train import Callback, RunResult, TrainContext, evaluate, load_splits, train
+from initlab.tasks import Classify
+from initlab.train import Callback, RunResult, TrainContext, load_splits, train
 
 
 def blobs(**overrides: object) -> RunConfig:
@@ -143,7 +144,7 @@ def test_evaluate_uses_eval_mode_and_leaves_the_model_as_it_was() -> None:
     model.train()
     splits = load_splits(blobs(dataset_params={"dim": 4, "classes": 2}))
     before = model[1].running_mean.clone()
-    evaluate(model, splits.test, 100)
+    Classify(blobs()).evaluate(model, splits.test, 100)
     assert model.training
     assert torch.equal(model[1].running_mean, before)
 

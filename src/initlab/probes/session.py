@@ -2,12 +2,13 @@
 
 ``run_probes`` takes its steps with the training loop's own step function
 (:func:`initlab.step.train_step`): the same events in the same order (start, then per batch: step
-start, forward, cross-entropy, backward, after-backward, optimizer and schedule step, step end), so a
+start, forward, the task's loss, backward, after-backward, optimizer and schedule step, step end), so a
 probe behaves the same here and inside a run.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 
@@ -19,28 +20,33 @@ from initlab.config import RunConfig
 from initlab.probes.base import Probe
 from initlab.records import ProbeRow, RunEnd
 from initlab.step import train_step
+from initlab.tasks import Batch, Classify, Task
 
 
 def run_probes(
     model: nn.Module,
     probes: Sequence[Probe],
-    batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    batches: Sequence[Batch],
     *,
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     config: RunConfig | None = None,
+    task: Task | None = None,
 ) -> None:
-    """Drive ``probes`` over ``batches`` (inputs, class targets), one optimizer step per batch
-    (and one step of ``scheduler``, if given).
+    """Drive ``probes`` over ``batches`` (inputs, targets), one optimizer step per batch
+    (and one step of ``scheduler``, if given), with ``task``'s forward and loss (by default
+    classification: class targets, cross-entropy).
 
     Without an ``optimizer`` only the first batch's forward and backward pass runs: the probes see
     the model at init (step 0) and no step is taken. The probes are detached at the end; their rows
     stay in ``probe.rows``.
     """
+    config = config if config is not None else RunConfig()
+    task = task if task is not None else Classify(config)
     device = next(model.parameters()).device
     ctx = TrainContext(
         run_id="probe-session",
-        config=config if config is not None else RunConfig(),
+        config=config,
         model=model,
         optimizer=optimizer,  # type: ignore[arg-type]
         device=device,
@@ -53,8 +59,9 @@ def run_probes(
     events.fire("on_train_start")
     if optimizer is None:
         model.zero_grad(set_to_none=True)
+    forward = functools.partial(task.forward, model)
     for step, (x, y) in enumerate(batches if optimizer is not None else batches[:1]):
-        train_step(model, x, y, optimizer, scheduler, events, step)
+        train_step(forward, x, y, task.loss, optimizer, scheduler, events, step)
     events.fire("on_train_end", RunEnd("finished", time.time(), time.time() - started))
 
 

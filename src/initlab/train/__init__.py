@@ -6,7 +6,7 @@ initialized model, optimizer and schedule), and takes its steps with one step fu
 """
 
 from initlab.callbacks import Callback, TrainContext
-from initlab.train.loop import RunResult, evaluate, train
+from initlab.train.loop import RunResult, train
 from initlab.train.resolve import resolve_config
 from initlab.train.setup import RunSetup, Splits, build_initialized_model, load_splits, prepare_run
 
@@ -17,7 +17,6 @@ __all__ = [
     "Splits",
     "TrainContext",
     "build_initialized_model",
-    "evaluate",
     "load_splits",
     "prepare_run",
     "resolve_config",

@@ -39,6 +39,7 @@ from initlab.config import RunConfig, config_key
 from initlab.errors import ConfigError
 from initlab.records import MemorySink, MetricRow, RunEnd, RunSink, RunStatus
 from initlab.step import train_step
+from initlab.tasks import Classify, cross_entropy
 from initlab.train.loop import RunResult, end_record, epoch_rows, losses_finite, run_summary, start_record
 from initlab.train.resolve import resolve_config
 from initlab.train.seeding import generator
@@ -125,6 +126,11 @@ def train_batched(
     datasets = load_datasets(first, download=download)  # loaded once, split per seed
     setups = [prepare_run(c, splits=load_splits(c, datasets=datasets)) for c in configs]
     check_batchable(setups[0].model, first.model)
+    if not isinstance(setups[0].task, Classify):
+        raise ConfigError(
+            f"engine {ENGINE!r} trains classifiers only; this run's task is "
+            f"{setups[0].task.name!r}: use engine 'loop'"
+        )
 
     started = time.time()
     for setup, run_id in zip(setups, run_ids, strict=True):
@@ -227,7 +233,7 @@ class _BatchedLoop:
         for start in range(0, n, cfg.batch_size):
             idx = order[:, start : start + cfg.batch_size]
             xb, yb = self._inputs(self.x[idx]), self.y[idx]
-            logits, losses = train_step(self._stacked, xb, yb, self.optimizer, self.scheduler)
+            logits, losses = train_step(self._stacked, xb, yb, cross_entropy, self.optimizer, self.scheduler)
             loss_sum += losses * yb.shape[1]  # losses: S, each seed's mean loss, as in a separate run
             correct += (logits.argmax(-1) == yb).sum(1)
             window.append(losses)

@@ -9,6 +9,7 @@ exception ends it as ``failed`` with its traceback, and is re-raised.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import traceback
@@ -17,19 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import initlab
 from initlab.callbacks import Callback, Events, TrainContext
 from initlab.config import RunConfig
-from initlab.data import Dataset
 from initlab.probes import build_probes
 from initlab.records import MemorySink, MetricRow, ProbeRow, RunEnd, RunSink, RunStart, RunStatus
 from initlab.step import train_step
 from initlab.train.augment import crop_flip
 from initlab.train.seeding import generator
-from initlab.train.setup import RunSetup, Splits, epoch_batches, prepare_run
+from initlab.train.setup import RunSetup, Splits, prepare_run
 
 
 @dataclass
@@ -55,29 +54,21 @@ class RunResult:
 
 @dataclass
 class _EpochTotals:
-    """Device-side running sums over one epoch (read once at its end)."""
+    """Device-side running sums over one epoch (read once at its end): the loss and the task's
+    per-batch sums, weighted by batch size."""
 
-    loss: torch.Tensor
-    correct: torch.Tensor
+    sums: dict[str, torch.Tensor] = field(default_factory=dict)
     count: int = 0
     steps: int = 0
     window: list[torch.Tensor] = field(default_factory=list)
 
+    def add(self, loss: torch.Tensor, sums: dict[str, torch.Tensor], size: int) -> None:
+        for name, value in {"loss": loss * size, **sums}.items():
+            self.sums[name] = self.sums[name] + value if name in self.sums else value
+        self.count += size
 
-@torch.inference_mode()
-def evaluate(model: nn.Module, data: Dataset, batch_size: int) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on ``data``, in eval mode."""
-    was_training = model.training
-    model.eval()
-    loss_sum = torch.zeros((), device=data.x.device)
-    correct = torch.zeros((), device=data.x.device, dtype=torch.int64)
-    for start in range(0, len(data), batch_size):
-        x, y = data.x[start : start + batch_size], data.y[start : start + batch_size]
-        logits = model(x)
-        loss_sum += F.cross_entropy(logits, y, reduction="sum")
-        correct += (logits.argmax(1) == y).sum()
-    model.train(was_training)
-    return loss_sum.item() / len(data), correct.item() / len(data)
+    def means(self) -> dict[str, float]:
+        return {name: value.item() / self.count for name, value in self.sums.items()}
 
 
 def train(
@@ -164,8 +155,9 @@ class _Loop:
     def __init__(self, setup: RunSetup, run_id: str, sink: RunSink, callbacks: Sequence[Callback]):
         self.config, self.run_id, self.sink = setup.config, run_id, sink
         self.model, self.train_set, self.val_set, self.test_set = setup.place()
-        self.steps_per_epoch = setup.steps_per_epoch
+        self.steps_per_epoch, self.task = setup.steps_per_epoch, setup.task
         self.optimizer, self.scheduler = setup.optimizer(self.model.parameters())
+        self.forward = functools.partial(self.task.forward, self.model)
         self.shuffle = generator(self.config.seed, "shuffle")
         self.augment = generator(self.config.seed, "augment") if self.config.augment == "crop-flip" else None
         self.history: list[dict[str, float]] = []
@@ -190,11 +182,7 @@ class _Loop:
             if diverged_step is not None:
                 self._flush()
                 return "diverged", diverged_step
-            train_metrics = {
-                "loss": totals.loss.item() / totals.count,
-                "accuracy": totals.correct.item() / totals.count,
-                "seconds": time.perf_counter() - started,
-            }
+            train_metrics = totals.means() | {"seconds": time.perf_counter() - started}
             if not self._evaluate(epoch, step, train_metrics):
                 self._flush()
                 return "diverged", step - 1
@@ -203,21 +191,18 @@ class _Loop:
 
     def _train_epoch(self, first_step: int) -> tuple[_EpochTotals, int | None]:
         """Run one epoch of steps; return its totals and the first non-finite step, if any."""
-        cfg, x, y = self.config, self.train_set.x, self.train_set.y
-        batches = epoch_batches(len(y), cfg.batch_size, self.shuffle, y.device)
-        totals = _EpochTotals(
-            torch.zeros((), device=y.device), torch.zeros((), device=y.device, dtype=torch.int64)
-        )
+        cfg, task = self.config, self.task
+        batches = task.batches(self.train_set, cfg.batch_size, self.shuffle)
+        totals = _EpochTotals()
         self.model.train()
         step = first_step
-        for i, idx in enumerate(batches):
-            xb, yb = x[idx], y[idx]
+        for i, (xb, yb) in enumerate(batches):
             if self.augment is not None:
                 xb = crop_flip(xb, self.augment)
-            logits, loss = train_step(self.model, xb, yb, self.optimizer, self.scheduler, self.events, step)
-            totals.loss += loss * len(yb)
-            totals.correct += (logits.argmax(1) == yb).sum()
-            totals.count += len(yb)
+            outputs, loss = train_step(
+                self.forward, xb, yb, task.loss, self.optimizer, self.scheduler, self.events, step
+            )
+            totals.add(loss, task.batch_sums(outputs, yb), len(yb))
             totals.window.append(loss)
             step += 1
             totals.steps += 1
@@ -242,8 +227,8 @@ class _Loop:
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}
         for split, data in (("val", self.val_set), ("test", self.test_set)):
             if len(data):
-                loss, acc = evaluate(self.model, data, self.config.eval_batch_size)
-                metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = loss, acc
+                values = self.task.evaluate(self.model, data, self.config.eval_batch_size)
+                metrics |= {f"{split}_{name}": value for name, value in values.items()}
         self.pending.extend(epoch_rows(epoch, step, metrics))
         self.history.append({"epoch": epoch, "step": step, **metrics})
         self._flush()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from initlab.data import Dataset, default_val_size, load_dataset
 from initlab.data.dataset import split_indices
 from initlab.models import build_model
 from initlab.schemes import apply_init, takes_data
+from initlab.tasks import Batch, Task, task_for
 from initlab.train.augment import channel_stats
 from initlab.train.device import resolve_device, uses_channels_last
 from initlab.train.optim import make_optimizer, make_scheduler
@@ -168,10 +168,12 @@ class RunSetup:
     model: nn.Module
     """The initialized model (still where it was built: the CPU, or the caller's device)."""
     device: torch.device
+    task: Task
+    """What the run learns (:mod:`initlab.tasks`): how batches are drawn, the loss, the metrics."""
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.splits.train_idx) / self.config.batch_size)
+        return self.task.steps_per_epoch(len(self.splits.train_idx), self.config.batch_size)
 
     def optimizer(
         self, params: Iterable[torch.Tensor]
@@ -188,13 +190,12 @@ class RunSetup:
             torch.manual_seed(derive_seed(self.config.seed, "dropout"))
             yield
 
-    def first_batches(self, data: Dataset, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def first_batches(self, data: Dataset, count: int) -> list[Batch]:
         """The run's first ``count`` training batches of ``data`` (its placed train split), in the
-        loop's order: epoch after epoch of :func:`epoch_batches` from the run's shuffle generator."""
+        loop's order: epoch after epoch of the task's batches from the run's shuffle generator."""
         shuffle, size = generator(self.config.seed, "shuffle"), self.config.batch_size
-        epochs = (epoch_batches(len(data), size, shuffle, data.y.device) for _ in itertools.count())
-        order = itertools.islice(itertools.chain.from_iterable(epochs), count)
-        return [(data.x[i], data.y[i]) for i in order]
+        epochs = (self.task.batches(data, size, shuffle) for _ in itertools.count())
+        return list(itertools.islice(itertools.chain.from_iterable(epochs), count))
 
     def place(self) -> Placed:
         """The model and the split datasets on the run's device (conv nets in channels_last)."""
@@ -231,12 +232,4 @@ def prepare_run(
         model = build_initialized_model(config, splits.full.input_shape, splits.full.num_classes, data)
     else:
         initialize(config, model, data)
-    return RunSetup(config, splits, model, device)
-
-
-def epoch_batches(
-    size: int, batch_size: int, shuffle: torch.Generator, device: torch.device
-) -> list[torch.Tensor]:
-    """One epoch's batches of sample indices (on ``device``): a fresh permutation of ``range(size)``
-    drawn from the run's ``shuffle`` generator, cut into ``batch_size`` slices."""
-    return list(torch.randperm(size, generator=shuffle).to(device).split(batch_size))
+    return RunSetup(config, splits, model, device, task_for(config, model, splits.full))

@@ -88,7 +88,15 @@ def inspect(
     }
     optimizer, scheduler = setup.optimizer(net.parameters()) if steps_ else (None, None)
     with setup.dropout_stream():
-        run_probes(net, list(probes.values()), batches, optimizer=optimizer, scheduler=scheduler, config=cfg)
+        run_probes(
+            net,
+            list(probes.values()),
+            batches,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            config=cfg,
+            task=setup.task,
+        )
     size = sum(p.numel() for p in net.parameters())
     console.print(
         f"[bold]{cfg.label()}[/] on a {cfg.dataset} batch of {len(batches[0][0])}: {size:,} parameters, "
