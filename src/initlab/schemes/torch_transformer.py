@@ -63,8 +63,9 @@ def torch_transformer_reset(model: nn.Module, *, generator: torch.Generator) -> 
     matrix: Var = 2/(E + 3E) = 1/(2E). Biases and LayerNorms stay copies of layer 0's (PyTorch's
     too); the embeddings and head, outside ``nn.Transformer``, keep PyTorch's default.
     """
+    stacks = cloned_stacks(model, "torch-transformer-reset")
     torch_clones(model, generator=generator)
-    for stack in cloned_stacks(model, "torch-transformer-reset"):
+    for stack in stacks:
         for param in stack.parameters():
             if param.dim() > 1:
                 bound = math.sqrt(3.0) * xavier_std(param)
