@@ -196,7 +196,7 @@ def sequence_input(
     return input_shape[1], input_shape[0] * input_shape[2], None
 
 
-@MODELS.register("transformer", family="transformer")
+@MODELS.register("transformer", family="transformer", keyless_defaults=("normformer",))
 def transformer(
     *,
     input_shape: tuple[int, ...],

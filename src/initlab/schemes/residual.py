@@ -180,6 +180,7 @@ def _remove_batch_norm(model: nn.Module) -> None:
 @register_scheme(
     "rezero",
     family="residual",
+    keyless_defaults=("share",),
     paper=Paper(
         "Bachlechner, Majumder, Mao, Cottrell & McAuley",
         2020,

@@ -229,6 +229,7 @@ def deepnorm(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
 @register_scheme(
     "ds-init",
     family="transformer",
+    keyless_defaults=("variant",),
     paper=Paper(
         "Zhang, Titov & Sennrich",
         2019,
