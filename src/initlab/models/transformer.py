@@ -22,7 +22,8 @@ before the output projection, a LayerNorm on the attention sublayer's output, an
 the FFN's activation, before ``fc2``. (fairseq's NormFormer, ``scale_heads`` in
 ``fairseq/modules/transformer_layer.py``, multiplies the attention module's output, *after* its
 output projection, viewed as heads: the same at init, where every scale is 1, but not the paper's
-operation once the scales train; this follows the paper.)
+operation once the scales train; this follows the paper. fairseq's optional ``scale_resids``, a
+learned per-feature scale on the shortcut, is not built.)
 
 The constants of DeepNorm (α on the shortcut), Admin (ω on the shortcut) and ReZero (the branch
 gains, one per sublayer or one per layer) come from their schemes (``init=deepnorm``, ``admin``,

@@ -129,12 +129,13 @@ def admin(
     ω is each block's ``skip_scale`` (on a foreign post-LN block, marked ``post=``, the equivalent
     LN_{ε/ω²}(x + F/ω), see ``Branch.scale_skip``). Needs post-LN blocks (``norm="post"``).
 
-    Paper vs reference: admin-torch's ``as_module(num_res_layers, ...)`` counts N over the whole
-    model's residual sublayers (2 per encoder layer, 3 per decoder layer with cross-attention) and, by
-    default, keeps ω as a buffer (``as_parameter=False``); here ω is a constant of the architecture as
-    well (not in the ``state_dict``), N counted per stack. The reference profiles in a separate run,
-    writes ω to a file and restarts training from it; here the profiling pass runs in eval mode
-    (no dropout) inside the init.
+    Paper vs reference: admin-torch's ``calculate_init(num_res_layers, output_change_scale)`` takes N
+    as the number of residual sublayers (its docs: 2n for an n-layer encoder; a decoder layer with
+    cross-attention has 3), as here, counted per stack; ω is a constant of the architecture here
+    (``skip_scale``, not in the ``state_dict``), while admin-torch can also make it a parameter
+    (``as_parameter``). Transformer-Clinic profiles in a separate run, writes ω to a file and
+    restarts training from it; here the profiling pass runs in eval mode (no dropout) inside the
+    init.
     """
     depths, branches = require_layer_marks(model, "admin")
     _require_post_ln(branches)
