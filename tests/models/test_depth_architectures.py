@@ -109,6 +109,9 @@ def test_torch_transformer_is_a_causal_lm_whose_layers_start_as_copies(norm_firs
     assert all((b.post is None) == norm_first for b in branches)
     findings = [f for f in audit(model).findings if f.kind == "copies"]
     assert any(f.where == "encoder.layers" for f in findings)
+    apply_init(model, "pytorch-default", seeded())  # a run's default init redraws each module on its own
+    layers = model.encoder.layers
+    assert not torch.equal(layers[0].self_attn.in_proj_weight, layers[1].self_attn.in_proj_weight)
 
 
 def test_nn_transformer_reset_redraws_every_matrix_and_leaves_the_biases_copies() -> None:

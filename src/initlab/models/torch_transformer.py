@@ -9,7 +9,9 @@ modules), ``kind="encoder"`` classifies C×H×W images read as H tokens of C·W 
 starts as an exact copy of one (PyTorch issue 72253). The schemes ``torch-clones`` (what PyTorch
 builds: one layer drawn, N copies) and ``torch-transformer-reset`` (``nn.Transformer``'s Xavier
 re-init of every matrix) reproduce the two inits from a run's generator
-(:mod:`initlab.schemes.torch_transformer`).
+(:mod:`initlab.schemes.torch_transformer`). A run's default init, ``pytorch-default``, redraws
+every module on its own, so its layers are *not* copies: use ``init=torch-clones`` for what
+PyTorch builds.
 
 Each layer's attention (``self_attn``, its packed q/k/v read as three matrices) and FFN
 (``linear1``, ``linear2``) are marked as residual branches with their ``layer`` and ``stack`` and,
