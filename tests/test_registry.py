@@ -38,3 +38,23 @@ def test_non_finite_params_are_refused_naming_where(params: dict[str, Any], wher
 def test_finite_params_pass() -> None:
     resolved = _registry().get("toy").validate({"scale": "2", "inner": {"std": 0.5}, "widths": [1e300]})
     assert resolved == {"scale": 2.0, "inner": {"std": 0.5}, "widths": [1e300]}
+
+
+def test_a_param_added_later_is_left_out_of_the_resolved_params_at_its_default() -> None:
+    """``keyless_defaults``: configs stored before the param existed keep their run keys."""
+    reg: Registry = Registry("thing")
+
+    @reg.register("t", keyless_defaults=("added",))
+    def thing(*, old: int = 1, added: bool = False) -> None: ...
+
+    assert reg.get("t").validate({}) == {"old": 1}
+    assert reg.get("t").validate({"added": True}) == {"old": 1, "added": True}
+
+
+def test_the_params_added_for_deep_transformers_keep_the_old_keys() -> None:
+    from initlab.models import MODELS
+    from initlab.schemes import SCHEMES
+
+    assert "normformer" not in MODELS.get("transformer").validate({})
+    assert "share" not in SCHEMES.get("rezero").validate({})
+    assert SCHEMES.get("ds-init").validate({"variant": "code"}) == {"alpha": 1.0, "variant": "code"}

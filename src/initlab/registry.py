@@ -9,6 +9,10 @@ and the same one-line errors naming the bad value and the allowed ones.
 Arguments the framework passes itself (the model, a generator, the split) are positional or listed in
 ``injected`` and are not user parameters.
 
+A parameter added to an entry after runs of it were stored is listed in the entry's
+``keyless_defaults`` metadata: at its default it is left out of the resolved params (the function
+then takes its default), so the run keys of the configs stored before it existed do not change.
+
 A registry made ``importable`` also takes import paths ``package.module:factory`` as names (see
 :mod:`initlab.imports`): the factory — a class or a function — is imported on first use, and its
 named parameters, keyword-only or not, are its user parameters. Names a registry lacks are looked
@@ -94,6 +98,9 @@ class Entry(Generic[F]):
             raise ConfigError(
                 f"{kind} {self.name!r}: {pname}={params.get(pname)!r} is invalid{where}: {err['msg']}"
             ) from None
+        for pname in self.meta.get("keyless_defaults", ()):
+            if resolved[pname] == self.params.model_fields[pname].default:
+                del resolved[pname]
         for pname, value in resolved.items():
             found = _non_finite(value, pname)
             if found is not None:

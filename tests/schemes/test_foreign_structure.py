@@ -63,6 +63,19 @@ OUTCOMES = {
         r"mark_branch\(\.\.\., post=",
         "diffusion-unet": LAYER_MARKS,
     },
+    "admin": {
+        **dict.fromkeys(MODELS, "applies"),
+        "hf-gpt2": r"admin needs post-LN .* branch 'transformer\.h\.0\.attn' has no LayerNorm after its sum",
+        "diffusion-unet": LAYER_MARKS,
+    },
+    **{
+        scheme: {
+            **dict.fromkeys(MODELS, rf"{scheme} initialises the layers of torch's nn.TransformerEncoder"),
+            "torch-encoder": "applies",
+            "torch-transformer": "applies",
+        }
+        for scheme in ("torch-clones", "torch-transformer-reset")
+    },
     "pytorch-transformer": {
         **dict.fromkeys(MODELS, "applies"),
         "diffusion-unet": r"TinyUNet has no query/key/value projections .* mark_roles",
@@ -118,6 +131,17 @@ def assert_formula(scheme: str, model: nn.Module) -> None:
             for w, beta in scaled
         ]
         assert_moments(torch.cat(z), 0.0, 1.0)
+    elif scheme == "admin":  # ω² = (N+1)/ln(N+1) − 1, N the residual sublayers of the stack
+        for b in branches:
+            count = sum(other.stack == b.stack for other in branches)
+            omega = math.sqrt((count + 1) / math.log(count + 1) - 1)
+            scale = b.residual.skip_scale if b.residual is not None else 1 / b.output.initlab_output_scale
+            assert float(scale) == pytest.approx(omega, rel=1e-6)
+    elif scheme in ("torch-clones", "torch-transformer-reset"):
+        for stack in [m for m in model.modules() if isinstance(m, nn.TransformerEncoder)]:
+            first = stack.layers[0].self_attn.in_proj_weight
+            same = [torch.equal(layer.self_attn.in_proj_weight, first) for layer in stack.layers[1:]]
+            assert all(same) if scheme == "torch-clones" else not any(same)
     elif scheme == "pytorch-transformer":
         qkv = [w for w in weights(model) if w.role in ("query", "key", "value")]
         assert_moments(pooled(qkv, lambda w: xavier_std(w, fan_out_factor=3)), 0.0, 1.0)  # one packed matrix
@@ -301,3 +325,17 @@ def test_an_unmarked_foreign_transformer_is_refused_with_the_marking_hint() -> N
     with pytest.raises(SchemeError, match=r"GPT2LMHeadModel has none .*mark_branch\(module, last="):
         apply_init(hf_gpt2(), "rezero", seeded())
     assert residual_branches(hf_gpt2()) == []
+
+
+def test_rezero_shares_one_alpha_per_gpt2_block_through_the_hooks() -> None:
+    """majumderb/rezero's one α per layer, on a marked foreign model: attn and mlp share a parameter."""
+    model = apply_init(mark_gpt2(hf_gpt2(3)), "rezero", seeded(), share="layer")
+    gains = [b.ensure_gain() for b in residual_branches(model)]
+    assert [gains[i] is gains[i + 1] for i in (0, 2, 4)] == [True] * 3
+    assert len({id(g) for g in gains}) == 3 and all(g.item() == 0 for g in gains)
+    x = torch.randint(50, (2, 8))
+    with torch.no_grad():
+        gains[0].fill_(0.5)
+        moved = model(x).logits
+        gains[0].zero_()
+        assert not torch.allclose(moved, model(x).logits)  # the shared α reaches the forward pass

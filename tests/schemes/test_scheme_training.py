@@ -26,6 +26,7 @@ MLP = ("mlp", {"widths": [64, 32], "activation": "elu"})
 RESNET = ("resnet-cifar", {"depth": 8, "width": 8, "norm": "none", "shortcut": "conv", "activation": "elu"})
 RESNET_BN = ("resnet-cifar", {"depth": 8, "width": 8, "shortcut": "conv", "activation": "elu"})
 FIXUP = ("resnet-cifar", {**RESNET[1], "fixup": True})
+TORCH_TRANSFORMER = ("torch-transformer", {"kind": "encoder", "depth": 2, "width": 32, "heads": 4})
 
 
 def transformer(norm: str) -> tuple[str, dict[str, Any]]:
@@ -51,6 +52,9 @@ CASES.update(
         "deepnorm": (*transformer("post"), {}),
         "ds-init": (*transformer("pre"), {}),
         "pytorch-transformer": (*transformer("post"), {}),
+        "admin": (*transformer("post"), {}),
+        "torch-clones": (*TORCH_TRANSFORMER, {}),
+        "torch-transformer-reset": (*TORCH_TRANSFORMER, {}),
         "zero": (*MLP, {}),
         "lsuv": (*MLP, {}),
         "compose": (*MLP, {"body": "he-normal", "head": "zeros"}),

@@ -161,15 +161,16 @@ def _device_of(module: nn.Module) -> torch.device | None:
     return reference.device if reference is not None else None
 
 
-def attach_gain(module: nn.Module) -> nn.Parameter:
+def attach_gain(module: nn.Module, shared: nn.Parameter | None = None) -> nn.Parameter:
     """A learnable scalar gain on ``module``'s output (created as 1 if it has none), via a forward hook.
 
-    The gain is ``module.initlab_gain``, a registered ``nn.Parameter``; apply it before creating the
-    optimizer.
+    The gain is ``module.initlab_gain``, a registered ``nn.Parameter``; ``shared`` (another branch's
+    gain) is registered instead, so that both outputs are multiplied by one parameter. Apply it before
+    creating the optimizer.
     """
     gain = getattr(module, GAIN_ATTR, None)
-    if gain is None:
-        gain = nn.Parameter(torch.ones((), device=_device_of(module)))
+    if gain is None or shared is not None:
+        gain = shared if shared is not None else nn.Parameter(torch.ones((), device=_device_of(module)))
         module.register_parameter(GAIN_ATTR, gain)
         _hook_output(module)
     return gain

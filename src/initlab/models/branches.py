@@ -86,6 +86,13 @@ class Branch:
             return self.residual.ensure_gain()
         return attach_gain(self.output)
 
+    def share_gain(self, gain: nn.Parameter) -> None:
+        """Make ``gain`` (another branch's) this branch's gain too: one parameter scales both."""
+        if self.residual is not None:
+            self.residual.gain = gain
+        else:
+            attach_gain(self.output, shared=gain)
+
     def scale_skip(self, alpha: float) -> None:
         """Make the block compute post(α·x + F(x)) (DeepNorm's residual scale).
 

@@ -61,9 +61,13 @@ def register_scheme(
     layerwise: bool = False,
     data: Literal["required", "optional"] | None = None,
     report: Callable[[], list[Any]] | None = None,
+    keyless_defaults: tuple[str, ...] = (),
 ) -> Callable[[Scheme], Scheme]:
-    """Register a scheme function under ``name`` (the module docstring explains the metadata)."""
+    """Register a scheme function under ``name`` (the module docstring explains the metadata;
+    ``keyless_defaults``: params added later, see :mod:`initlab.registry`)."""
     meta: dict[str, Any] = {"family": family, "paper": paper, "layerwise": layerwise}
+    if keyless_defaults:
+        meta["keyless_defaults"] = keyless_defaults
     if data is not None:
         meta["data"] = data
     if report is not None:

@@ -20,7 +20,7 @@ from torch import nn
 
 from initlab.errors import SchemeError
 from initlab.models.blocks import Residual, ScalarBias, ScalarMultiplier
-from initlab.models.branches import Branch, require_branches
+from initlab.models.branches import Branch, require_branches, require_layer_marks
 from initlab.models.roles import BATCH_NORM_TYPES, norm_layers, require_head
 from initlab.models.weights import weights, zero_module
 from initlab.schemes.registry import Paper, layerwise_entry, register_scheme
@@ -180,6 +180,7 @@ def _remove_batch_norm(model: nn.Module) -> None:
 @register_scheme(
     "rezero",
     family="residual",
+    keyless_defaults=("share",),
     paper=Paper(
         "Bachlechner, Majumder, Mao, Cottrell & McAuley",
         2020,
@@ -193,6 +194,7 @@ def rezero(
     generator: torch.Generator,
     base: str = "he-normal",
     base_params: dict[str, Any] | None = None,
+    share: Literal["branch", "layer"] = "branch",
 ) -> nn.Module:
     """ReZero: x_{i+1} = x_i + α_i·F(x_i) with one learnable α per residual branch, α = 0 at init.
 
@@ -201,16 +203,26 @@ def rezero(
     normalization in transformers: build ``transformer`` with ``norm="none"`` (with post-LN the block
     is ``LN(x + α·F(x))``, not the identity).
 
-    Paper vs reference (majumderb/rezero ``rztx.py``): the reference shares one α between the
-    attention and the feed-forward sublayer of a transformer layer; here, as in the paper's equation,
-    each branch has its own α. The reference leaves PyTorch's default init elsewhere
-    (``base="pytorch-default"``).
+    Paper vs reference (majumderb/rezero ``rztx.py``): the reference's ``RZTXEncoderLayer`` has one
+    ``resweight`` used by both its attention and its feed-forward sublayer,
+    x ← x + α·Attn(x); x ← x + α·FFN(x); the paper's equation gives each branch its own α
+    (``share="branch"``, the default). ``share="layer"`` reproduces the reference: the branches of one
+    transformer layer (same ``layer`` and ``stack`` marks) get one parameter, so the model has one α per
+    layer. The reference leaves PyTorch's default init elsewhere (``base="pytorch-default"``).
     """
     init = BaseInit(base, base_params)
-    branches = require_branches(model, "rezero")
+    branches = (
+        require_layer_marks(model, "rezero")[1] if share == "layer" else require_branches(model, "rezero")
+    )
     init(model, generator)
+    shared: dict[tuple[str | None, int | None], nn.Parameter] = {}
     for branch in branches:
-        branch.ensure_gain().zero_()
+        place = (branch.stack, branch.layer)
+        if share == "layer" and place in shared:
+            branch.share_gain(shared[place])
+        else:
+            shared[place] = branch.ensure_gain()
+            shared[place].zero_()
     return model
 
 

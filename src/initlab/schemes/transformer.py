@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 from pydantic import Field
@@ -197,11 +197,15 @@ def deepnorm(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
     equivalent LN_ε(α·x + G) = LN_{ε/α²}(x + G/α) (see ``Branch.scale_skip``). The embeddings and the
     head keep their init. Needs post-LN blocks; others (pre-LN, as GPT-2) are refused.
 
-    Paper vs reference (microsoft/torchscale ``architecture/encoder.py``): for encoder-decoder models
-    the reference divides the encoder's weights by (N⁴M)^(1/16)/1.15, i.e. β = 1.15·(N⁴M)^(−1/16),
-    where the paper says 0.87 (= 1/1.15); this follows the paper. The reference's base init is
-    fairseq's (Xavier-uniform, gain 1/√2 on q, k, v; PyTorch's default on the FFN) scaled by 1/β
-    afterwards; the paper's pseudocode, followed here, draws Xavier-normal with gain β directly.
+    Paper vs reference (microsoft/torchscale ``architecture/encoder.py``, ``decoder.py``,
+    ``encoder_layer``/``decoder_layer`` α): the reference divides every parameter whose name contains
+    ``fc1``, ``fc2``, ``out_proj`` or ``v_proj`` by 1/β, not ``q_proj`` or ``k_proj`` (as here), and
+    its α and the decoder's β agree with the paper. For encoder-decoder models it divides the
+    encoder's weights by (N⁴M)^(1/16)/1.15, i.e. β = 1.15·(N⁴M)^(−1/16), where the paper says 0.87
+    (= 1/1.15); this follows the paper. The reference's base init is fairseq's (Xavier-uniform, gain
+    1/√2 on q, k, v; PyTorch's default on the FFN) scaled afterwards, and the name match also scales
+    the FFN biases (PyTorch's U(±1/√fan_in)); the paper's pseudocode, followed here, draws
+    Xavier-normal with gain β directly, biases 0.
     """
     depths, branches = require_layer_marks(model, "deepnorm")
     for branch in branches:
@@ -225,6 +229,7 @@ def deepnorm(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
 @register_scheme(
     "ds-init",
     family="transformer",
+    keyless_defaults=("variant",),
     paper=Paper(
         "Zhang, Titov & Sennrich",
         2019,
@@ -233,20 +238,40 @@ def deepnorm(model: nn.Module, *, generator: torch.Generator) -> nn.Module:
     ),
 )
 def ds_init(
-    model: nn.Module, *, generator: torch.Generator, alpha: Annotated[float, Field(gt=0, le=1)] = 1.0
+    model: nn.Module,
+    *,
+    generator: torch.Generator,
+    alpha: Annotated[float, Field(gt=0, le=1)] = 1.0,
+    variant: Literal["paper", "code"] = "paper",
 ) -> nn.Module:
     """DS-Init: Xavier-uniform with the bound of a weight in layer l scaled by α/√l.
 
-    W ~ U(−γ·α/√l, γ·α/√l), γ = √(6/(fan_in + fan_out)), l the 1-based index of the transformer layer
-    (per stack) holding the weight; Var(W) = 2/(fan_in + fan_out)·α²/l. Weights outside the layers
-    (the row embedding, the head): plain Xavier-uniform. Biases 0; embeddings keep their init.
+    ``variant="paper"`` (Zhang et al. 2019, eq. 6): W ~ U(−γ·α/√l, γ·α/√l), γ = √(6/(fan_in +
+    fan_out)), l the 1-based index of the transformer layer (per stack) holding the weight;
+    Var(W) = 2/(fan_in + fan_out)·α²/l, std ∝ l^(−1/2).
+
+    ``variant="code"`` (the official bzhangGo/zero, which passes ``gain·(layer + 1)^(−1/2)``, layer
+    0-based, as the *scale* of TensorFlow's ``variance_scaling_initializer(mode="fan_avg",
+    distribution="uniform")``, a factor on the variance): W ~ U(±γ·√(α/√l)), Var(W) = 2/(fan_in +
+    fan_out)·α/√l, so the std and the bound go as l^(−1/4), and α (the code's ``gain``) scales the
+    variance, not the std.
+
+    Weights outside the layers (the row embedding, the head): plain Xavier-uniform. Biases 0;
+    embeddings keep their init.
     """
     _, branches = require_layer_marks(model, "ds-init")
     depth_of = {id(layer): branch.layer for branch in branches for layer in branch.layers}
     for weight in weights(model):
         depth = depth_of.get(id(weight.module))
-        _xavier_uniform(weight, 1.0 if depth is None else alpha / math.sqrt(depth), generator)
+        _xavier_uniform(weight, 1.0 if depth is None else ds_init_scale(alpha, depth, variant), generator)
     return model
+
+
+def ds_init_scale(alpha: float, layer: int, variant: Literal["paper", "code"]) -> float:
+    """The factor on the Xavier-uniform bound of a weight in layer ``layer`` (1-based): α/√l (paper)
+    or √(α/√l) (the official code's variance scale)."""
+    scale = alpha / math.sqrt(layer)
+    return scale if variant == "paper" else math.sqrt(scale)
 
 
 @dataclass(frozen=True)
