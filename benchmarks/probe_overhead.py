@@ -42,6 +42,7 @@ EVERY_STEP = {"first": 10**9, "every": 1}
 OFF = {"first": 0, "every": 0}
 NO_RANK = EVERY_STEP | {"rank": False}
 THREE = ("update-order", "grad-dist", "symmetry")
+DEPTH = ("grad-profile", "output-change", "coord-check")
 
 SETTINGS: dict[str, dict[str, dict[str, object]]] = {
     "no probes": {},
@@ -53,6 +54,12 @@ SETTINGS: dict[str, dict[str, dict[str, object]]] = {
     "the three every step": {name: EVERY_STEP for name in THREE},
     "the three every step, no rank": {name: EVERY_STEP for name in THREE} | {"symmetry": NO_RANK},
     "the three, default schedules": {name: {} for name in THREE},
+    "depth three attached, off": {name: OFF for name in DEPTH},
+    "grad-profile every step": {"grad-profile": EVERY_STEP},
+    "output-change every step": {"output-change": EVERY_STEP},
+    "output-change every step, per layer": {"output-change": EVERY_STEP | {"per_layer": True}},
+    "coord-check every step": {"coord-check": EVERY_STEP},
+    "depth three, default schedules": {name: {} for name in DEPTH},
 }
 
 

@@ -7,8 +7,8 @@ as O(log N). This probe measures E_x‖F(x, W) − F(x, W + δ)‖² on a batch 
 
 * a random perturbation of fixed relative size r: for every parameter tensor W_p, δ_p = r·‖W_p‖·g/‖g‖
   with g standard Gaussian (a tensor that is 0 is not perturbed), drawn from the probe's own
-  generator, seeded from ``seed`` (default: the run's seed) and the step, never from torch's global
-  one: ``perturbation_change``. For small r it is r²·E‖J_W δ̂‖²: quadratic in r;
+  generator on the model's device, seeded from ``seed`` (default: the run's seed) and the step, never
+  from torch's global one: ``perturbation_change``. For small r it is r²·E‖J_W δ̂‖²: quadratic in r;
 * the optimizer's actual update of the step (W before against W after it): ``update_change``.
 
 Rows (layer ``model``): ``output_sq`` = E_x‖F(x, W)‖², ``perturbation_change``,
@@ -55,15 +55,13 @@ def squared_change(a: torch.Tensor, b: torch.Tensor) -> float:
 def relative_perturbation(
     params: Iterable[tuple[str, nn.Parameter]], size: float, gen: torch.Generator
 ) -> dict[str, torch.Tensor]:
-    """``{name: δ}`` with δ = size·‖W‖·g/‖g‖ for each parameter W, g ~ N(0, I) drawn from ``gen``
-    (on the CPU, in the parameters' order), so ‖δ‖ = size·‖W‖ exactly up to rounding."""
+    """``{name: δ}`` with δ = size·‖W‖·g/‖g‖ for each parameter W, g ~ N(0, I) drawn from ``gen`` (on
+    ``gen``'s device, in the parameters' dtype and order), so ‖δ‖ = size·‖W‖ up to rounding."""
     deltas = {}
     for name, p in params:
-        g = torch.randn(p.shape, generator=gen, dtype=torch.float64)
-        scale = (
-            size * float(torch.linalg.vector_norm(p.detach().double())) / float(torch.linalg.vector_norm(g))
-        )
-        deltas[name] = (g * scale).to(device=p.device, dtype=p.dtype)
+        g = torch.randn(p.shape, generator=gen, device=gen.device, dtype=p.dtype).to(p.device)
+        scale = size * float(torch.linalg.vector_norm(p.detach())) / float(torch.linalg.vector_norm(g))
+        deltas[name] = g.mul_(scale)
     return deltas
 
 
@@ -128,8 +126,11 @@ class OutputChangeProbe(Probe):
     # -- measurements ---------------------------------------------------------------------------------
 
     def _generator(self, step: int) -> torch.Generator:
+        """The perturbation's generator of ``step``, on the model's device (its own stream, never torch's
+        global one)."""
         seed = self.seed if self.seed is not None else self._ctx.config.seed if self._ctx is not None else 0
-        return torch.Generator().manual_seed((seed * 1_000_003 + step) % 2**63)
+        device = next(self._attached().parameters()).device
+        return torch.Generator(device=device).manual_seed((seed * 1_000_003 + step) % 2**63)
 
     def _perturbed_change(self, params: list[tuple[str, nn.Parameter]], deltas: dict[str, torch.Tensor],
                           base: torch.Tensor) -> float:  # fmt: skip
