@@ -12,8 +12,10 @@ verdict and figure, are :mod:`initlab.coord_check`'s.
 
 In a run, forward hooks are registered only on scheduled steps and removed after the backward pass
 (one ``abs().mean()`` per module output on those steps, read back after the pass; nothing on other
-steps); other probes' own forward passes are skipped. Standalone, ``attach`` hooks at once and
-``record(step)`` reports the last forward pass.
+steps); other probes' own forward passes are skipped. On the MNIST MLP (one CPU thread) it adds
+0.5 ms to a 5.7 ms step, a ratio of 1.08 when it records every step
+(``benchmarks/probe_overhead.py``). Standalone, ``attach`` hooks at once and ``record(step)`` reports
+the last forward pass.
 """
 
 from __future__ import annotations

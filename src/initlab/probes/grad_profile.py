@@ -18,7 +18,9 @@ module with parameters) it reports, after the backward pass of each scheduled st
 
 ``grad-dist`` reports the same L2 norm per *weight tensor* with its exact quantiles; this probe
 groups by block, which is what the papers plot, and costs one norm per parameter tensor: two passes
-over the parameters and their gradients per record, nothing on the steps off its schedule.
+over the parameters and their gradients per record, nothing on the steps off its schedule. On the
+MNIST MLP (784-500-10, one CPU thread) a record adds 0.6 ms to a 5.7 ms step, a ratio of 1.10 when
+it records every step (``benchmarks/probe_overhead.py``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ gradients, marked as a probe's own (other probes' hooks skip them), with the glo
 every buffer put back, and the parameters restored bit for bit from a copy, so a run with this probe
 computes exactly the numbers it computes without it. Cost of a scheduled step: three forward passes
 of ``samples`` inputs (before, perturbed, after; one more per group with ``per_layer``), one copy of
-the parameters and one Gaussian draw per parameter; nothing on the steps off its schedule.
+the parameters and one Gaussian draw per parameter; nothing on the steps off its schedule. On the
+MNIST MLP (784-500-10, one CPU thread, 5.7 ms a step) that is +4.5 ms per recorded step (1.4 ms of it
+the draw), a ratio of 1.8 when it records every step, 2.1 with ``per_layer``; on its default
+schedule (steps 0–2, then every 50th) the cost spreads to a few percent (``benchmarks/probe_overhead.py``).
 Standalone, ``record(step)`` measures the perturbation at the current weights and the update as the
 change of the outputs since ``attach`` or the previous ``record``.
 """
