@@ -7,10 +7,13 @@ import pytest
 import torch
 
 from initlab.config import RunConfig
+from initlab.probes.coord_verdict import coord_verdicts
 from initlab.report import PROBE_SECTIONS, build_report, group_conditions, load_runs, probe_table
+from initlab.report.figures import png_bytes
 from initlab.report.html import FigureBlock, TableBlock
+from initlab.report.layout import clipped_titles
 from initlab.report.probe_sections.common import ProbeRuns
-from initlab.report.probe_sections.coord_check import width_families
+from initlab.report.probe_sections.coord_check import coord_check_figure, family_values, width_families
 from initlab.report.probe_sections.depth import grad_profile_overview, output_change_table
 from initlab.report.tables import Table
 from initlab.store import Store
@@ -51,6 +54,12 @@ def test_the_coord_check_section_finds_the_widths_and_names_the_unstable_readout
     rows = rows_of(store, "coord-check")
     (family,) = width_families(ProbeRuns.of(rows)).values()
     assert sorted(family) == list(WIDTHS)
+    values = family_values(ProbeRuns.of(rows), family)
+    figure = coord_check_figure(values, coord_verdicts(values), "model=mlp(depth=3,width=*), init=he-normal")
+    assert [ax.get_title() for ax in figure.axes] == [f"step {s} (muP t={s + 1})" for s in range(3)]
+    assert len(figure.axes[2].get_lines()) == len(coord_verdicts(values))  # one line per module
+    png_bytes(figure)
+    assert clipped_titles(figure) == []
     section = PROBE_SECTIONS.get("coord-check").fn(rows)
     figures = [b for b in section.blocks if isinstance(b, FigureBlock)]
     assert len(figures) == 2 and "Unstable in width: " in figures[1].caption and "head" in figures[1].caption
