@@ -14,7 +14,11 @@ from initlab.report.html import FigureBlock, TableBlock
 from initlab.report.layout import clipped_titles
 from initlab.report.probe_sections.common import ProbeRuns
 from initlab.report.probe_sections.coord_check import coord_check_figure, family_values, width_families
-from initlab.report.probe_sections.depth import grad_profile_overview, output_change_table
+from initlab.report.probe_sections.depth import (
+    grad_profile_overview,
+    output_change_figure,
+    output_change_table,
+)
 from initlab.report.tables import Table
 from initlab.store import Store
 from initlab.train import train
@@ -89,6 +93,10 @@ def test_the_depth_sections_show_every_condition_and_layer(store: Store) -> None
     assert grid.shape == (len(WIDTHS), 3)  # fc1, fc2, head
     changes = output_change_table(ProbeRuns.of(rows_of(store, "output-change")))
     assert len(changes) == len(WIDTHS) * 2 and all(v > 0 for v in changes.column("update_change_relative"))
+    section = PROBE_SECTIONS.get("output-change").fn(rows_of(store, "output-change"))
+    chart = output_change_figure(changes, list(dict.fromkeys(changes.column("condition"))))
+    assert [len(ax.get_lines()) for ax in chart.axes] == [len(WIDTHS), len(WIDTHS)]
+    assert [b.name for b in section.blocks] == ["probe_output_change_chart", "probe_output_change"]
     report = build_report(store, group_conditions(load_runs(store)))
     titles = [s.title for s in report.sections]
     for title in ("Gradient norm through depth (probe grad-profile)", "Output change (probe output-change)",
