@@ -14,7 +14,8 @@ as O(log N). This probe measures E_x‖F(x, W) − F(x, W + δ)‖² on a batch 
 Rows (layer ``model``): ``output_sq`` = E_x‖F(x, W)‖², ``perturbation_change``,
 ``perturbation_change_relative`` (over ``output_sq``), ``update_change``, ``update_change_relative``;
 each ‖·‖² sums over all of one sample's outputs (a language model's B×T×V logits: T·V numbers per
-sample) and E_x averages over the ``samples`` first samples of the step's batch. With ``per_layer``,
+sample) and E_x averages over the ``samples`` first samples of the step's batch (with
+``batch="first"``, of the first recorded step's batch at every step). With ``per_layer``,
 also ``perturbation_change`` and its relative form per layer group
 (:func:`initlab.probes.depth.layer_groups`: one residual block, an embedding, the head), perturbing
 that group's parameters only: which layers the output is most sensitive to.
@@ -35,7 +36,7 @@ change of the outputs since ``attach`` or the previous ``record``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 import torch
 from pydantic import Field
@@ -73,7 +74,8 @@ class OutputChangeProbe(Probe):
     """E‖F(x, W) − F(x, W + δ)‖² for a random δ of relative size ``relative_size`` and for the step's
     own update (Admin's amplification); see the module docstring. ``samples``: how many samples of the
     step's batch; ``seed``: the perturbations' seed (None: the run's); ``per_layer``: also perturb each
-    layer group alone."""
+    layer group alone; ``batch``: measure on each recorded step's own batch (``step``) or on the first
+    recorded step's batch throughout (``first``: the same inputs at every step)."""
 
     name = "output-change"
 
@@ -86,9 +88,11 @@ class OutputChangeProbe(Probe):
         samples: Annotated[int, Field(ge=1)] = 32,
         seed: int | None = None,
         per_layer: bool = False,
+        batch: Literal["step", "first"] = "step",
     ):
         super().__init__(first=first, every=every)
         self.relative_size, self.samples, self.seed, self.per_layer = relative_size, samples, seed, per_layer
+        self.batch = batch
         self._before: torch.Tensor | None = None
         """The outputs before the update being measured (None: none is)."""
 
@@ -188,7 +192,8 @@ class OutputChangeProbe(Probe):
 
     def on_step_start(self, ctx: TrainContext) -> None:
         if self.schedule(ctx.step) and ctx.inputs is not None:
-            self.inputs = ctx.inputs[: self.samples].detach()
+            if self.batch == "step" or self.inputs is None:
+                self.inputs = ctx.inputs[: self.samples].detach()
             self._before = self.outputs()
             self._perturbation_rows(ctx.step, self._before)
 
