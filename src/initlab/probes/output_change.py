@@ -51,9 +51,14 @@ from initlab.probes.trace import preserved
 from initlab.records import ProbeRow
 
 
+def mean_sq(a: torch.Tensor) -> float:
+    """E over samples (dim 0) of ‖a‖², summed over each sample's elements, in float64."""
+    return float(a.double().flatten(1).square().sum(1).mean())
+
+
 def squared_change(a: torch.Tensor, b: torch.Tensor) -> float:
-    """E over samples (dim 0) of ‖a − b‖² summed over each sample's elements, in float64."""
-    return float((a.double() - b.double()).flatten(1).square().sum(1).mean())
+    """E over samples (dim 0) of ‖a − b‖², in float64."""
+    return mean_sq(a.double() - b.double())
 
 
 def relative_perturbation(
@@ -135,12 +140,15 @@ class OutputChangeProbe(Probe):
     def _generator(self, step: int) -> torch.Generator:
         """The perturbation's generator of ``step``, on the model's device (its own stream, never torch's
         global one)."""
-        seed = self.seed if self.seed is not None else self._ctx.config.seed if self._ctx is not None else 0
+        seed = self.seed
+        if seed is None:
+            seed = self._ctx.config.seed if self._ctx is not None else 0
         device = next(self._attached().parameters()).device
         return torch.Generator(device=device).manual_seed((seed * 1_000_003 + step) % 2**63)
 
-    def _perturbed_change(self, params: list[tuple[str, nn.Parameter]], deltas: dict[str, torch.Tensor],
-                          base: torch.Tensor) -> float:  # fmt: skip
+    def _perturbed_change(
+        self, params: list[tuple[str, nn.Parameter]], deltas: dict[str, torch.Tensor], base: torch.Tensor
+    ) -> float:
         """E‖F(x, W) − F(x, W + δ)‖² with ``params`` moved by their δ, then restored bit for bit."""
         saved = [p.detach().clone() for _, p in params]
         try:
@@ -157,7 +165,7 @@ class OutputChangeProbe(Probe):
         model = self._attached()
         params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         deltas = relative_perturbation(params, self.relative_size, self._generator(step))
-        output_sq = float(base.double().flatten(1).square().sum(1).mean())
+        output_sq = mean_sq(base)
         change = self._perturbed_change(params, deltas, base)
         rows = [
             ProbeRow(step, "model", "output_sq", output_sq),
@@ -180,7 +188,7 @@ class OutputChangeProbe(Probe):
     def _update_rows(self, step: int, after: torch.Tensor) -> list[ProbeRow]:
         assert self._before is not None
         change = squared_change(after, self._before)
-        output_sq = float(self._before.double().flatten(1).square().sum(1).mean())
+        output_sq = mean_sq(self._before)
         return self._keep(
             [
                 ProbeRow(step, "model", "update_change", change),
