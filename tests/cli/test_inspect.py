@@ -37,8 +37,10 @@ def test_inspect_zero_init_shows_the_permanent_symmetry_and_draws_the_plot(
         "--lr", "0.1", "--plot", str(plot),
     )  # fmt: skip
     assert status == 0, err
-    for title in ("signal at step 0", "weight gradients at step 0", "symmetry (step 0 → 3)", "update order"):
+    for title in ("signal at step 0", "weight gradients at step 0", "symmetry (step 0 → 3)", "update order",
+                  "gradient norm through depth at step 0", "output change at step 0"):  # fmt: skip
         assert title in out
+    assert "random δ of relative size 0.001 0, the first update" in out  # zero weights are not perturbed
     assert "verdict: a permanent symmetry in 3 layer(s) (fc1, fc2, fc3)" in out
     assert "fc1: 32 of 32 units identical; permanent" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

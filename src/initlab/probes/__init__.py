@@ -1,5 +1,6 @@
 """Instruments that watch a model or a run: symmetry, update order, gradient distributions, signal
-propagation and Jacobian spectra.
+propagation, Jacobian spectra, gradient norms through depth, output change (Admin's amplification)
+and muP's coordinate check.
 
 Each probe is a small class with ``attach(model, inputs=, optimizer=)``, ``record(step)`` and
 ``detach()``, usable on any ``nn.Module``; each is also an :class:`initlab.callbacks.Callback`, so
@@ -8,10 +9,22 @@ attaches it by name (see :data:`PROBES`). Rows are tidy :class:`initlab.records.
 (``probe.rows``; helpers in :mod:`initlab.probes.table`), written to the run's sink as they come.
 """
 
-from initlab.probes import grad_dist, jacobian, signal, symmetry, update_order  # noqa: F401  (register)
+from initlab.probes import (  # noqa: F401  (register)
+    coord,
+    grad_dist,
+    grad_profile,
+    jacobian,
+    output_change,
+    signal,
+    symmetry,
+    update_order,
+)
 from initlab.probes.base import Probe, Schedule
+from initlab.probes.coord import CoordCheckProbe
 from initlab.probes.grad_dist import GradDistProbe
+from initlab.probes.grad_profile import GradProfileProbe
 from initlab.probes.jacobian import JacobianProbe
+from initlab.probes.output_change import OutputChangeProbe
 from initlab.probes.registry import PROBES, build_probe, build_probes, register_probe
 from initlab.probes.session import run_probes
 from initlab.probes.signal import SignalProbe
@@ -20,8 +33,11 @@ from initlab.probes.update_order import UpdateOrderProbe
 
 __all__ = [
     "PROBES",
+    "CoordCheckProbe",
     "GradDistProbe",
+    "GradProfileProbe",
     "JacobianProbe",
+    "OutputChangeProbe",
     "Probe",
     "Schedule",
     "SignalProbe",

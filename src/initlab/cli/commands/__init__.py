@@ -12,6 +12,7 @@ from collections.abc import Sequence
 #: Each command (or command group) and the module under ``initlab.cli.commands`` that registers it.
 COMMAND_MODULES = {
     "audit": "audit",
+    "coord-check": "coord",
     "datasets": "catalog",
     "export": "runs",
     "inspect": "inspect",

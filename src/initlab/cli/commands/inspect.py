@@ -18,7 +18,9 @@ from initlab.cli.options import check_plot_path, parse_params
 from initlab.config import load_config
 from initlab.probes import (
     GradDistProbe,
+    GradProfileProbe,
     JacobianProbe,
+    OutputChangeProbe,
     SignalProbe,
     SymmetryProbe,
     UpdateOrderProbe,
@@ -55,7 +57,8 @@ def inspect(
     ),
 ) -> None:
     """Look at a model right after init (and after a few steps): signal and gradient statistics per
-    layer, symmetry groups with their verdict, update order and the input-output Jacobian."""
+    layer, gradient norms through depth, the output change, symmetry groups with their verdict, update
+    order and the input-output Jacobian."""
     if plot is not None:
         check_plot_path(plot)
     flags: dict[str, Any] = {
@@ -85,6 +88,8 @@ def inspect(
         "grad-dist": GradDistProbe(first=count, every=0),
         "signal": SignalProbe(first=count, every=0),
         "jacobian": JacobianProbe(),
+        "grad-profile": GradProfileProbe(first=1, every=0),
+        "output-change": OutputChangeProbe(first=1, every=0),
     }
     optimizer, scheduler = setup.optimizer(net.parameters()) if steps_ else (None, None)
     with setup.dropout_stream():
@@ -105,6 +110,8 @@ def inspect(
     )
     _signal_table(probes["signal"])
     _gradient_table(probes["grad-dist"])
+    _grad_profile_table(probes["grad-profile"])
+    _output_change_line(probes["output-change"])
     _symmetry_table(probes["symmetry"])
     if steps_:
         _update_order_table(probes["update-order"])
@@ -150,6 +157,31 @@ def _gradient_table(probe: GradDistProbe) -> None:
     for layer, q in at_step(probe.rows, 0).items():
         table.add_row(layer, *(_fmt(q.get(k)) for k in names))
     console.print(table)
+
+
+def _grad_profile_table(probe: GradProfileProbe) -> None:
+    names = ("layer", "grad_norm", "grad_rms", "weight_norm")
+    table = Table(
+        "layer group", "transformer layer", "‖∂L/∂θ‖", "rms ∂L/∂θ", "‖θ‖",
+        title="gradient norm through depth at step 0 (residual blocks and other modules)",
+        title_justify="left",
+    )  # fmt: skip
+    for group, q in at_step(probe.rows, 0).items():
+        table.add_row(group, *(_fmt(q.get(k)) for k in names))
+    console.print(table)
+
+
+def _output_change_line(probe: OutputChangeProbe) -> None:
+    change = at_step(probe.rows, 0).get("model", {})
+    if not change:
+        return
+    update = change.get("update_change_relative")
+    console.print(
+        f"output change at step 0 (E‖F(x,W) − F(x,W+δ)‖² / E‖F(x,W)‖², {probe.samples} samples, eval mode): "
+        f"random δ of relative size {probe.relative_size:g} {_fmt(change['perturbation_change_relative'])}"
+        + (f", the first update {_fmt(update)}" if update is not None else ""),
+        highlight=False,
+    )
 
 
 def _symmetry_table(probe: SymmetryProbe) -> None:

@@ -6,7 +6,8 @@ Each module registers one builder in :data:`initlab.report.build.PROBE_SECTIONS`
 :class:`~initlab.report.html.Section`:
 
 - :mod:`.update_order` (``update-order``), :mod:`.gradients` (``grad-dist``),
-  :mod:`.symmetry` (``symmetry``), :mod:`.signal` (``signal``);
+  :mod:`.symmetry` (``symmetry``), :mod:`.signal` (``signal``), :mod:`.depth` (``grad-profile``,
+  ``output-change``), :mod:`.coord_check` (``coord-check``, and muP's figure across widths);
 - :mod:`.common`: the rows grouped by condition and run, which conditions detail figures draw;
 - :mod:`.panels`: the shared layouts (condition × layer heatmaps, a row of panels per condition).
 
@@ -17,6 +18,6 @@ each condition) or how it averages over seeds; the CSV tables hold every row.
 """
 
 # the import order is the order of the sections on the page
-from initlab.report.probe_sections import update_order, gradients, symmetry, signal  # noqa: I001
+from initlab.report.probe_sections import update_order, gradients, symmetry, signal, depth, coord_check  # noqa: I001
 
-__all__ = ["gradients", "signal", "symmetry", "update_order"]
+__all__ = ["coord_check", "depth", "gradients", "signal", "symmetry", "update_order"]
