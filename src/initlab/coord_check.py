@@ -28,6 +28,7 @@ from initlab.frames import Tidy
 from initlab.models.roles import find_head
 from initlab.probes import CoordCheckProbe, run_probes
 from initlab.probes.coord_verdict import CoordValues, CoordVerdict, coord_verdicts
+from initlab.tasks import Task
 from initlab.train import prepare_run
 
 Batches = Sequence[tuple[torch.Tensor, torch.Tensor]]
@@ -80,9 +81,10 @@ def _probe_run(
     optimizer: torch.optim.Optimizer,
     scheduler: Any = None,
     config: RunConfig | None = None,
+    task: Task | None = None,
 ) -> list[tuple[int, str, float]]:
     probe = CoordCheckProbe(first=len(batches), every=0)
-    run_probes(model, [probe], batches, optimizer=optimizer, scheduler=scheduler, config=config)
+    run_probes(model, [probe], batches, optimizer=optimizer, scheduler=scheduler, config=config, task=task)
     return [(r.step, r.layer, r.value) for r in probe.rows]
 
 
@@ -131,8 +133,7 @@ def coord_check(
             readout = readout_name(model)
             optimizer, scheduler = setup.optimizer(model.parameters())
             with setup.dropout_stream():
-                recorded = _probe_run(
-                    model, setup.first_batches(train_set, steps), optimizer, scheduler, setup.config
-                )
+                batches = setup.first_batches(train_set, steps)
+                recorded = _probe_run(model, batches, optimizer, scheduler, setup.config, setup.task)
             rows += [(width, seed, *row) for row in recorded]
     return CoordCheck(widths, tuple(rows), readout)

@@ -14,7 +14,8 @@ from initlab.probes import GradProfileProbe, OutputChangeProbe, run_probes
 from initlab.probes.depth import layer_groups
 from initlab.probes.jacobian import eval_mode
 from initlab.probes.table import at_step, layers, pivot
-from initlab.step import cross_entropy, train_step
+from initlab.step import train_step
+from initlab.tasks import cross_entropy
 from probe_helpers import digits_batches
 
 VOCAB, T = 17, 16
@@ -84,7 +85,7 @@ def test_output_change_of_the_update_equals_a_direct_before_after_computation() 
         before = plain(x[:8]).double()
     optimizer = torch.optim.Adam(plain.parameters(), lr=1e-3)
     plain.train()
-    train_step(plain, x, y, optimizer)
+    train_step(plain, x, y, cross_entropy, optimizer)
     with eval_mode(plain), torch.no_grad():
         after = plain(x[:8]).double()
     for a, b in zip(plain.parameters(), probed.parameters(), strict=True):
