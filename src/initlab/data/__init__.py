@@ -22,11 +22,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from initlab.data import digits, images, shakespeare, synthetic  # noqa: F401  (importing registers them)
+from initlab.data import digits, images, shakespeare, sources, synthetic  # noqa: F401  (importing registers them)
 from initlab.data.corpus import TokenCorpus
 from initlab.data.dataset import Dataset, train_val_split
 from initlab.data.registry import DATASETS
-from initlab.data.sources import clear_memo
 from initlab.errors import one_of
 
 __all__ = [
@@ -47,6 +46,12 @@ SPLITS = ("train", "test")
 def dataset_splits(name: str) -> tuple[str, ...]:
     """The splits dataset ``name`` has: ("train", "test"), or ("train", "val", "test") for a corpus."""
     return DATASETS.get(name).meta.get("splits", SPLITS)
+
+
+def clear_memo() -> None:
+    """Forget every dataset loaded in this process, images and corpora (the next load reads its files)."""
+    sources.clear_memo()
+    shakespeare.clear_memo()
 
 
 def load_dataset(

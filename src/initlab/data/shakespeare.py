@@ -62,6 +62,11 @@ _GUTENBERG_END = re.compile(r"^\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG.*$",
 _MEMO: dict[str, torch.Tensor] = {}
 
 
+def clear_memo() -> None:
+    """Forget the token streams read in this process."""
+    _MEMO.clear()
+
+
 def strip_gutenberg(text: str) -> str:
     """``text`` without Project Gutenberg's licence header (up to its ``*** START OF THE PROJECT
     GUTENBERG EBOOK ...`` line) and footer (from its ``*** END OF ...`` line); unchanged without them."""

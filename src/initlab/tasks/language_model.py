@@ -10,6 +10,7 @@ character (Graves 2013, "Generating Sequences with Recurrent Neural Networks", Â
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,20 @@ def bits(nats: float) -> float:
     return nats / math.log(2)
 
 
+class WindowBatches(Sequence[Batch]):
+    """Batches of the windows at ``starts``, ``batch_size`` a batch, each gathered when it is read
+    (an epoch's windows are never all in memory)."""
+
+    def __init__(self, data: TokenCorpus, starts: torch.Tensor, batch_size: int):
+        self.data, self.chunks = data, starts.split(batch_size)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, i: int) -> Batch:  # type: ignore[override]
+        return self.data.windows(self.chunks[i])
+
+
 @register_task
 class LanguageModel(Task):
     """A causal language model on a :class:`~initlab.data.TokenCorpus`: token windows to next-token logits."""
@@ -39,8 +54,7 @@ class LanguageModel(Task):
         return -(-size // batch_size)
 
     def batches(self, data: TokenCorpus, batch_size: int, shuffle: torch.Generator) -> list[Batch]:  # type: ignore[override]
-        starts = data.random_starts(len(data), shuffle)
-        return [data.windows(chunk) for chunk in starts.split(batch_size)]
+        return WindowBatches(data, data.random_starts(len(data), shuffle), batch_size)  # type: ignore[return-value]
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return token_cross_entropy(outputs, targets)
