@@ -17,6 +17,8 @@ from initlab.models import build_model
 from initlab.tasks import LanguageModel
 from initlab.train import prepare_run, train
 from initlab.train.batched import train_batched
+from initlab.train.seeding import generator
+from initlab.train.setup import init_batch
 
 TINY = {"kind": "decoder", "depth": 1, "width": 32, "heads": 2}
 
@@ -129,3 +131,15 @@ def test_image_options_are_refused_for_a_corpus(change: dict, message: str) -> N
 def test_the_batched_engine_refuses_a_language_model() -> None:
     with pytest.raises(ConfigError, match=r"trains classifiers only; this run's task is 'language-model'"):
         train_batched([lm_config(max_steps=1)])
+
+
+def test_a_data_dependent_init_takes_windows_of_the_training_split() -> None:
+    config = lm_config(init="lsuv", batch_size=8)
+    setup = prepare_run(config)
+    batch = init_batch(setup.config, setup.splits)
+    assert batch is not None and batch.dtype == torch.int64 and batch.shape == (8, 32)
+    starts = torch.randint(
+        0, setup.splits.train.max_start + 1, (8,), generator=generator(config.seed, "init-data")
+    )
+    for row, start in zip(batch, starts.tolist(), strict=True):  # slices of the training stream
+        assert torch.equal(row, setup.splits.train.tokens[start : start + 32])

@@ -148,8 +148,9 @@ def shakespeare_char(
     download: bool = False,
     root: Path | None = None,
 ) -> TokenCorpus:
-    """Shakespeare, character-level: ``context`` tokens per window; ``eval_windows`` fixed windows
-    scored per evaluation (the same for every run)."""
+    """Shakespeare's works split by play, characters (84) as tokens, read in windows of ``context``.
+
+    ``eval_windows``: the fixed windows each evaluation scores (the same for every run and seed)."""
     tokens = split_tokens(split)
     starts = eval_starts(len(tokens), context, eval_windows, split)
     return TokenCorpus("shakespeare-char", split, tokens, VOCAB, context, starts)
