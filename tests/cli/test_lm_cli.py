@@ -54,6 +54,14 @@ def test_run_records_bpc_at_each_evaluation_and_runs_lists_it(
     assert any(r.name == "tokens_per_second" and r.value > 0 for r in rows)
     status, out, _ = run_cli(capsys, "runs", "--store", db)
     assert status == 0 and run.id in out and f"bpc {run.summary['test_bpc']:.3f}" in out
+    report = tmp_path / "report"
+    status, _, err = run_cli(capsys, "report", "--store", db, "--out", str(report), "--metric", "test_bpc")
+    assert status == 0, err
+    html = (report / "report.html").read_text()
+    assert "Test bpc per step" in html and "the dataset&#x27;s own validation split" in html
+    assert (report / "curves_test_bpc.csv").read_text().splitlines()[0].startswith("condition,metric,step,")
+    status, _, err = run_cli(capsys, "report", "--store", db, "--out", str(tmp_path / "r2"))
+    assert status == 2 and "no run recorded metric 'test_accuracy'; recorded: test_bpc" in err
 
 
 def test_inspect_runs_the_probes_on_a_decoder(capsys: pytest.CaptureFixture[str]) -> None:
