@@ -17,6 +17,7 @@ from initlab.models import build_model
 from initlab.tasks import LanguageModel
 from initlab.train import prepare_run, train
 from initlab.train.batched import train_batched
+from initlab.train.optim import lr_factor, total_steps
 from initlab.train.seeding import generator
 from initlab.train.setup import init_batch
 
@@ -143,3 +144,13 @@ def test_a_data_dependent_init_takes_windows_of_the_training_split() -> None:
     )
     for row, start in zip(batch, starts.tolist(), strict=True):  # slices of the training stream
         assert torch.equal(row, setup.splits.train.tokens[start : start + 32])
+
+
+def test_max_steps_ends_the_run_and_its_cosine_schedule() -> None:
+    config = RunConfig(schedule="cosine", epochs=10, max_steps=8)
+    assert total_steps(config, steps_per_epoch=5) == 8 and total_steps(RunConfig(epochs=2), 5) == 10
+    assert total_steps(RunConfig(epochs=1, max_steps=8), 5) == 5  # epochs come first here
+    factors = [lr_factor(config, step, 5) for step in range(9)]
+    assert (
+        factors[0] == 1.0 and factors[4] == pytest.approx(0.5) and factors[8] == pytest.approx(0.0, abs=1e-12)
+    )
