@@ -30,6 +30,10 @@ PositiveInt = Annotated[int, Field(gt=0)]
 #: left out of the run key.
 PLACEMENT_FIELDS = frozenset({"device", "imports"})
 
+#: Fields added after runs were first keyed: left out of the key while None, so every config that
+#: does not set them keeps its key.
+KEYED_WHEN_SET = ("model_source", "max_steps", "eval_every")
+
 
 class RunConfig(BaseModel):
     """Everything that defines one training run. Field names are the TOML keys and CLI flags."""
@@ -68,6 +72,9 @@ class RunConfig(BaseModel):
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
     batch_size: PositiveInt = 128
     epochs: Annotated[int, Field(ge=0)] = 10
+    max_steps: PositiveInt | None = None
+    """Stop after this many optimizer steps, or after ``epochs`` epochs if that comes first (None:
+    after ``epochs``); a run stopped inside an epoch evaluates there."""
     seed: Annotated[int, Field(ge=-(2**63), lt=2**63)] = 0
     """Every generator of the run derives from it; a 64-bit integer, as the store keeps it."""
 
@@ -76,6 +83,8 @@ class RunConfig(BaseModel):
     eval_batch_size: PositiveInt = 1000
     log_every: PositiveInt = 50
     """Record the mean training loss every this many steps."""
+    eval_every: PositiveInt | None = None
+    """Also evaluate every this many steps inside an epoch (None: at the end of each epoch only)."""
     probes: dict[str, dict[str, Any]] = {}
     """Instruments to attach, by name, with their params (see ``initlab.probes.PROBES``)."""
 
@@ -98,10 +107,10 @@ class RunConfig(BaseModel):
         return self
 
     def key(self) -> str:
-        """A stable hash of the config (placement fields, and ``model_source`` when None, excluded): the
-        run's identity, once the config is resolved (:func:`initlab.train.resolve_config`), which every
-        path that runs configs does."""
-        unset = {"model_source"} if self.model_source is None else set()
+        """A stable hash of the config (placement fields, and ``KEYED_WHEN_SET`` fields when None,
+        excluded): the run's identity, once the config is resolved (:func:`initlab.train.resolve_config`),
+        which every path that runs configs does."""
+        unset = {name for name in KEYED_WHEN_SET if getattr(self, name) is None}
         return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS | unset))
 
     def label(self) -> str:

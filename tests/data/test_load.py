@@ -7,7 +7,15 @@ import pytest
 from initlab.data import DATASETS, default_val_size, load_dataset
 from initlab.errors import ConfigError, UnknownNameError
 
-NAMES = {"mnist", "fashion-mnist", "cifar10", "digits", "synthetic-blobs", "synthetic-teacher"}
+NAMES = {
+    "mnist",
+    "fashion-mnist",
+    "cifar10",
+    "digits",
+    "synthetic-blobs",
+    "synthetic-teacher",
+    "shakespeare-char",
+}
 
 
 def test_every_dataset_is_registered_with_its_metadata() -> None:

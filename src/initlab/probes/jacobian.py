@@ -25,6 +25,7 @@ from pydantic import Field
 from torch import nn
 
 from initlab.callbacks import TrainContext
+from initlab.errors import ConfigError
 from initlab.probes.base import EXAMPLE_SIZE, Every, First, Probe
 from initlab.probes.registry import register_probe
 from initlab.probes.trace import preserved
@@ -48,6 +49,10 @@ def input_output_jacobian(
 ) -> tuple[torch.Tensor, int]:
     """Rows of each sample's Jacobian, (N, m, n), or of its sketch √(m/k)·UᵀJ, (N, k, n), when the
     model has m > ``max_outputs`` outputs; and m. Computed in eval mode; the model is left as it was."""
+    if not x.is_floating_point():
+        raise ConfigError(
+            f"the jacobian probe differentiates with respect to real inputs; these are {x.dtype} (token ids)"
+        )
     with eval_mode(model), preserved(model), torch.enable_grad():
         x = x.detach().clone().requires_grad_(True)
         out = model(x).flatten(1)

@@ -26,7 +26,7 @@ from initlab.report.html import ClaimsBlock, FigureBlock, Report, Section, Table
 from initlab.report.runs import Condition, format_value, group_conditions, load_runs
 from initlab.report.series import palette
 from initlab.report.stats import MIN_INTERVAL_N
-from initlab.report.tables import Table, curve_table, final_table, probe_table, run_table
+from initlab.report.tables import Table, curve_axis, curve_table, final_table, probe_table, run_table
 from initlab.store import Store
 from initlab.store.export import flatten
 
@@ -45,13 +45,15 @@ RUN_COLUMNS = ("condition", "seed", "status", "value", "diverged_step", "run_id"
 def metric_sections(
     conditions: Sequence[Condition], metric: str = "test_accuracy", *, level: float = 0.95, group: str = ""
 ) -> list[Section]:
-    """The curves of ``metric`` per epoch, and its final values per condition and per run.
+    """The curves of ``metric`` per epoch (per step if runs evaluate inside epochs), and its final
+    values per condition and per run.
 
     ``group`` names a subset of a larger report (e.g. ``mnist / mnist-fnn``): it is added to the
     section titles and, made file-safe, to the figure and table file names.
     """
     colors = palette([c.label for c in conditions])
-    curves = curve_table(conditions, metric, level=level)
+    x = curve_axis(conditions, metric)
+    curves = curve_table(conditions, metric, x=x, level=level)
     final = final_table(conditions, metric, level=level)
     runs = run_table(conditions, metric)
     name = metric_label(metric)
@@ -60,16 +62,16 @@ def metric_sections(
     tag = metric + ("_" + re.sub(r"[^A-Za-z0-9.-]+", "_", group).strip("_") if group else "")
     return [
         Section(
-            f"{name.capitalize()} per epoch{title}",
+            f"{name.capitalize()} per {x}{title}",
             [
                 FigureBlock.of(
                     f"curves_{tag}",
                     plot_curves(curves, final=final, colors=colors),
-                    f"{name} per epoch: mean over finished runs, shaded {ci} (Student t, within the "
-                    f"metric's range) where every epoch has at least {MIN_INTERVAL_N} runs, else the range "
+                    f"{name} per {x}: mean over finished runs, shaded {ci} (Student t, within the "
+                    f"metric's range) where every {x} has at least {MIN_INTERVAL_N} runs, else the range "
                     "of the seeds (fewer runs give no meaningful interval)",
                 ),
-                TableBlock(f"curves_{tag}", curves, f"{name} per epoch and condition", collapsed=True),
+                TableBlock(f"curves_{tag}", curves, f"{name} per {x} and condition", collapsed=True),
             ],
         ),
         Section(
@@ -208,6 +210,8 @@ def resolved_sizes(config: Mapping[str, Any]) -> dict[str, str]:
             val = default_val_size(config["dataset"], **config.get("dataset_params", {}))
         except InitlabError:  # a dataset this installation does not know: keep what the store says
             return sizes
+        if val is None:  # a token corpus: its own held-out validation split, nothing carved
+            return {"val_size": "the dataset's own validation split"}
         sizes["val_size"] = f"{val:,} (the dataset's default)"
     if config.get("train_size") is None:
         sizes["train_size"] = f"the training split less the {val:,} validation samples"

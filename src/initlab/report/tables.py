@@ -97,6 +97,18 @@ def check_metric(conditions: Sequence[Condition], metric: str) -> None:
         raise ConfigError(f"no run recorded metric {metric!r}; recorded: {allowed}")
 
 
+def curve_axis(conditions: Sequence[Condition], metric: str) -> str:
+    """The axis ``metric``'s curves are drawn against: "epoch", or "step" when a run recorded it more
+    than once in an epoch (a run that evaluates every ``eval_every`` steps)."""
+    split, name = parse_metric(metric)
+    for condition in conditions:
+        for run in condition.runs:
+            epochs = [m.epoch for m in run.metrics if m.split == split and m.name == name]
+            if len(epochs) != len(set(epochs)):
+                return "step"
+    return "epoch"
+
+
 def curve_table(
     conditions: Sequence[Condition], metric: str = "test_accuracy", *, x: str = "epoch", level: float = 0.95
 ) -> Table:

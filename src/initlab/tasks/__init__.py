@@ -1,4 +1,4 @@
-"""What a run learns from its data: the task (classification today; a language model, a denoiser).
+"""What a run learns from its data: the task (classification, a language model; a denoiser).
 
 A :class:`Task` says how one epoch's training batches are drawn from the data, how a model is called
 on a batch, the loss, the per-batch quantities summed into the epoch's training metrics, and how a
@@ -8,5 +8,15 @@ assuming class labels, so a new task is one class registered in ``TASKS``.
 
 from initlab.tasks.base import TASKS, Batch, Task, register_task, task_for
 from initlab.tasks.classify import Classify, cross_entropy
+from initlab.tasks.language_model import LanguageModel
 
-__all__ = ["TASKS", "Batch", "Classify", "Task", "cross_entropy", "register_task", "task_for"]
+__all__ = [
+    "TASKS",
+    "Batch",
+    "Classify",
+    "LanguageModel",
+    "Task",
+    "cross_entropy",
+    "register_task",
+    "task_for",
+]

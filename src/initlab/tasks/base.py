@@ -52,6 +52,11 @@ class Task(ABC):
         """Per-batch sums (over samples) of the training metrics besides the loss, on the device;
         each epoch records their sum over its batches divided by its sample count."""
 
+    def throughput(self, targets: int, seconds: float) -> dict[str, float]:
+        """Rates recorded with the training metrics of a stretch of training that predicted ``targets``
+        target elements (labels, tokens) in ``seconds``; none by default."""
+        return {}
+
     @abstractmethod
     def evaluate(self, model: nn.Module, data: Dataset, batch_size: int) -> dict[str, float]:
         """The metrics of ``model`` on ``data`` in eval mode, ``loss`` among them."""

@@ -1,7 +1,9 @@
 """The training loop: ``train(config) -> RunResult``.
 
-Data live as tensors on the run's device; each epoch draws a fresh permutation from the run's
-shuffle generator and batches are index slices of it (no DataLoader in the hot path). Every
+Data live as tensors on the run's device; each epoch's batches are drawn by the run's task from its
+shuffle generator as index slices (no DataLoader in the hot path). The run evaluates on val and test
+before training, at the end of each epoch, every ``eval_every`` steps if set, and where ``max_steps``
+stops it; each evaluation records the training metrics of the steps since the one before. Every
 generator derives from ``config.seed``, so the same config and seed give bitwise identical numbers
 on the CPU. A loss that turns NaN or inf ends the run as ``diverged`` at that step; any other
 exception ends it as ``failed`` with its traceback, and is re-raised.
@@ -27,8 +29,9 @@ from initlab.probes import build_probes
 from initlab.records import MemorySink, MetricRow, ProbeRow, RunEnd, RunSink, RunStart, RunStatus
 from initlab.step import train_step
 from initlab.train.augment import crop_flip
+from initlab.train.optim import total_steps
 from initlab.train.seeding import generator
-from initlab.train.setup import RunSetup, Splits, prepare_run
+from initlab.train.setup import RunData, RunSetup, prepare_run
 
 
 @dataclass
@@ -54,18 +57,20 @@ class RunResult:
 
 @dataclass
 class _EpochTotals:
-    """Device-side running sums over one epoch (read once at its end): the loss and the task's
-    per-batch sums, weighted by batch size."""
+    """Device-side running sums over the steps since the last evaluation (read once, at the next): the
+    loss and the task's per-batch sums, weighted by batch size, and the target elements predicted."""
 
     sums: dict[str, torch.Tensor] = field(default_factory=dict)
     count: int = 0
-    steps: int = 0
-    window: list[torch.Tensor] = field(default_factory=list)
+    targets: int = 0
+    started: float = field(default_factory=time.perf_counter)
 
-    def add(self, loss: torch.Tensor, sums: dict[str, torch.Tensor], size: int) -> None:
+    def add(self, loss: torch.Tensor, sums: dict[str, torch.Tensor], targets: torch.Tensor) -> None:
+        size = len(targets)
         for name, value in {"loss": loss * size, **sums}.items():
             self.sums[name] = self.sums[name] + value if name in self.sums else value
         self.count += size
+        self.targets += targets.numel()
 
     def means(self) -> dict[str, float]:
         return {name: value.item() / self.count for name, value in self.sums.items()}
@@ -78,7 +83,7 @@ def train(
     sink: RunSink | None = None,
     callbacks: Sequence[Callback] = (),
     run_id: str | None = None,
-    splits: Splits | None = None,
+    splits: RunData | None = None,
 ) -> RunResult:
     """Train ``config``'s model on its dataset; report every record to ``sink``.
 
@@ -173,44 +178,52 @@ class _Loop:
     def run(self) -> tuple[RunStatus, int | None]:
         self._evaluate(epoch=0, step=0, train_metrics={})
         self.events.fire("on_train_start")
-        step = 0
+        step, last_step = 0, total_steps(self.config, self.steps_per_epoch)
         for epoch in range(1, self.config.epochs + 1):
             self.ctx.epoch = epoch
-            started = time.perf_counter()
-            totals, diverged_step = self._train_epoch(step)
-            step += totals.steps
+            step, diverged_step = self._train_epoch(step, last_step)
             if diverged_step is not None:
                 self._flush()
                 return "diverged", diverged_step
-            train_metrics = totals.means() | {"seconds": time.perf_counter() - started}
-            if not self._evaluate(epoch, step, train_metrics):
-                self._flush()
-                return "diverged", step - 1
+            if step == last_step:
+                break
         self._flush()
         return "finished", None
 
-    def _train_epoch(self, first_step: int) -> tuple[_EpochTotals, int | None]:
-        """Run one epoch of steps; return its totals and the first non-finite step, if any."""
+    def _train_epoch(self, step: int, last_step: int) -> tuple[int, int | None]:
+        """Run one epoch of steps (fewer if ``last_step`` comes first), evaluating at its end and every
+        ``eval_every`` steps; return the step reached and the first non-finite step, if any."""
         cfg, task = self.config, self.task
         batches = task.batches(self.train_set, cfg.batch_size, self.shuffle)
-        totals = _EpochTotals()
+        totals, window = _EpochTotals(), []
         self.model.train()
-        step = first_step
         for i, (xb, yb) in enumerate(batches):
             if self.augment is not None:
                 xb = crop_flip(xb, self.augment)
             outputs, loss = train_step(
                 self.forward, xb, yb, task.loss, self.optimizer, self.scheduler, self.events, step
             )
-            totals.add(loss, task.batch_sums(outputs, yb), len(yb))
-            totals.window.append(loss)
+            totals.add(loss, task.batch_sums(outputs, yb), yb)
+            window.append(loss)
             step += 1
-            totals.steps += 1
-            if step % cfg.log_every == 0 or i == len(batches) - 1:
-                bad = self._check_window(totals.window, step)
+            epoch_end = i == len(batches) - 1 or step == last_step
+            if step % cfg.log_every == 0 or epoch_end:
+                bad = self._check_window(window, step)
                 if bad is not None:
-                    return totals, bad
-        return totals, None
+                    return step, bad
+            if epoch_end or (cfg.eval_every is not None and step % cfg.eval_every == 0):
+                if not self._evaluate(self.ctx.epoch, step, self._train_metrics(totals), epoch_end):
+                    return step, step - 1
+                totals = _EpochTotals()
+            if step == last_step:
+                break
+        return step, None
+
+    def _train_metrics(self, totals: _EpochTotals) -> dict[str, float]:
+        """The training metrics of the steps in ``totals``: mean loss and task sums, seconds, rates."""
+        means = totals.means()  # reads the device sums, so the time below includes the steps
+        seconds = time.perf_counter() - totals.started
+        return means | {"seconds": seconds} | self.task.throughput(totals.targets, seconds)
 
     def _check_window(self, window: list[torch.Tensor], step: int) -> int | None:
         """Record the window's mean loss; return the first non-finite step in it, if any."""
@@ -222,8 +235,11 @@ class _Loop:
         self.pending.append(MetricRow(self.ctx.epoch, step, "train", "batch_loss", losses.mean().item()))
         return None
 
-    def _evaluate(self, epoch: int, step: int, train_metrics: dict[str, float]) -> bool:
-        """Evaluate on val and test, record the epoch's metrics; False if a loss is non-finite."""
+    def _evaluate(
+        self, epoch: int, step: int, train_metrics: dict[str, float], epoch_end: bool = True
+    ) -> bool:
+        """Evaluate on val and test, record the metrics at ``step`` (callbacks hear ``on_epoch_end`` at
+        an epoch's end only); False if a loss is non-finite."""
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}
         for split, data in (("val", self.val_set), ("test", self.test_set)):
             if len(data):
@@ -232,8 +248,9 @@ class _Loop:
         self.pending.extend(epoch_rows(epoch, step, metrics))
         self.history.append({"epoch": epoch, "step": step, **metrics})
         self._flush()
-        self.ctx.epoch_metrics = metrics
-        self.events.fire("on_epoch_end")
+        if epoch_end:
+            self.ctx.epoch_metrics = metrics
+            self.events.fire("on_epoch_end")
         return losses_finite(metrics)
 
     def _flush(self) -> None:

@@ -24,16 +24,22 @@ def make_optimizer(config: RunConfig, params: Iterable[torch.nn.Parameter]) -> t
     return cls(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
 
 
+def total_steps(config: RunConfig, steps_per_epoch: int) -> int:
+    """The optimizer steps the run takes: ``epochs · steps_per_epoch``, or ``max_steps`` if fewer."""
+    steps = config.epochs * steps_per_epoch
+    return steps if config.max_steps is None else min(steps, config.max_steps)
+
+
 def lr_factor(config: RunConfig, step: int, steps_per_epoch: int) -> float:
     """The multiplier of the base learning rate at (0-based) optimizer ``step``.
 
     Linear warm-up over ``warmup_steps``, then ``constant`` (1), ``cosine`` (½(1 + cos(π·t/T)) over
-    the steps after warm-up) or ``step`` (γ^⌊epoch/step_size⌋).
+    the run's steps after warm-up, :func:`total_steps`) or ``step`` (γ^⌊epoch/step_size⌋).
     """
     if step < config.warmup_steps:
         return (step + 1) / config.warmup_steps
     if config.schedule == "cosine":
-        total = max(1, config.epochs * steps_per_epoch - config.warmup_steps)
+        total = max(1, total_steps(config, steps_per_epoch) - config.warmup_steps)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - config.warmup_steps) / total)))
     if config.schedule == "step":
         return config.gamma ** ((step // steps_per_epoch) // config.step_size)

@@ -22,12 +22,13 @@ import torch
 from torch import nn
 
 from initlab.config import RunConfig
-from initlab.data import Dataset, default_val_size, load_dataset
+from initlab.data import Dataset, TokenCorpus, dataset_splits, default_val_size, load_dataset
 from initlab.data.dataset import split_indices
 from initlab.models import build_model
 from initlab.schemes import apply_init, takes_data
 from initlab.tasks import Batch, Task, task_for
 from initlab.train.augment import channel_stats
+from initlab.train.corpus_splits import CorpusSplits, corpus_splits
 from initlab.train.device import resolve_device, uses_channels_last
 from initlab.train.optim import make_optimizer, make_scheduler
 from initlab.train.resolve import resolve_config
@@ -71,28 +72,52 @@ class Splits:
     def test(self) -> Dataset:
         return self._standardized(self.raw_test)
 
+    @property
+    def train_size(self) -> int:
+        """Samples in the run's training split."""
+        return len(self.train_idx)
+
+    def init_inputs(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """``count`` of the run's training inputs drawn from ``generator`` (standardized if it normalizes)."""
+        perm = torch.randperm(len(self.train_idx), generator=generator)
+        return self.inputs(self.full.x[self.train_idx[perm[:count]]])
+
+    def on(self, device: torch.device, memory_format: torch.memory_format) -> tuple[Dataset, ...]:
+        """The train, val and test splits on ``device`` (images in ``memory_format``)."""
+        return tuple(
+            replace(d, x=d.x.to(device, memory_format=memory_format), y=d.y.to(device))
+            for d in (self.train, self.val, self.test)
+        )
+
+
+RunData = Splits | CorpusSplits
+"""A run's data: an image set's :class:`Splits`, or a token corpus's :class:`CorpusSplits`."""
+
 
 def load_splits(
-    config: RunConfig, *, download: bool = False, datasets: tuple[Dataset, Dataset] | None = None
-) -> Splits:
-    """The run's data (on CPU): the training set minus a seeded validation split, and the test set.
+    config: RunConfig, *, download: bool = False, datasets: tuple[Dataset, ...] | None = None
+) -> RunData:
+    """The run's data (on CPU): the training set minus a seeded validation split, and the test set;
+    for a token corpus, its own train, val and test splits (:mod:`initlab.train.corpus_splits`).
 
-    ``datasets`` are the dataset's (train, test) sets when already loaded (runs that share them load
-    them once); else they are loaded, ``download`` allowing a fetch of the official files.
+    ``datasets`` are the dataset's splits (:func:`load_datasets`) when already loaded (runs that
+    share them load them once); else they are loaded, ``download`` allowing a fetch of the official files.
     """
-    full, test = datasets if datasets is not None else load_datasets(config, download=download)
+    sets = datasets if datasets is not None else load_datasets(config, download=download)
+    if isinstance(sets[0], TokenCorpus):
+        return corpus_splits(config, sets)
+    full, test = sets
     train_idx, val_idx = run_split_indices(config, full)
     stats = channel_stats(full.subset(train_idx)) if config.normalize else None
     return Splits(full, test, train_idx, val_idx, stats)
 
 
-def load_datasets(config: RunConfig, *, download: bool = False) -> tuple[Dataset, Dataset]:
-    """The config's dataset: its (train, test) sets, on CPU."""
-    train, test = (
+def load_datasets(config: RunConfig, *, download: bool = False) -> tuple[Dataset, ...]:
+    """The config's dataset: its (train, test) sets, or a corpus's (train, val, test), on CPU."""
+    return tuple(
         load_dataset(config.dataset, split, download=download, **config.dataset_params)
-        for split in ("train", "test")
+        for split in dataset_splits(config.dataset)
     )
-    return train, test
 
 
 def run_split_indices(config: RunConfig, full: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,13 +133,12 @@ def run_split_indices(config: RunConfig, full: Dataset) -> tuple[torch.Tensor, t
     return split_indices(len(full), val_size, seed, full.name, train_size=config.train_size)
 
 
-def init_batch(config: RunConfig, splits: Splits) -> torch.Tensor | None:
+def init_batch(config: RunConfig, splits: RunData) -> torch.Tensor | None:
     """For a data-dependent scheme, ``batch_size`` of the run's training inputs drawn with its seed
-    (standardized when it normalizes); else None."""
+    (standardized when it normalizes; a corpus's: token windows); else None."""
     if not takes_data(config.init):
         return None
-    perm = torch.randperm(len(splits.train_idx), generator=generator(config.seed, "init-data"))
-    return splits.inputs(splits.full.x[splits.train_idx[perm[: config.batch_size]]])
+    return splits.init_inputs(config.batch_size, generator(config.seed, "init-data"))
 
 
 def build_initialized_model(
@@ -164,7 +188,7 @@ class RunSetup:
 
     config: RunConfig
     """The resolved config, as the run records it."""
-    splits: Splits
+    splits: RunData
     model: nn.Module
     """The initialized model (still where it was built: the CPU, or the caller's device)."""
     device: torch.device
@@ -173,7 +197,7 @@ class RunSetup:
 
     @property
     def steps_per_epoch(self) -> int:
-        return self.task.steps_per_epoch(len(self.splits.train_idx), self.config.batch_size)
+        return self.task.steps_per_epoch(self.splits.train_size, self.config.batch_size)
 
     def optimizer(
         self, params: Iterable[torch.Tensor]
@@ -201,18 +225,14 @@ class RunSetup:
         """The model and the split datasets on the run's device (conv nets in channels_last)."""
         fmt = torch.channels_last if uses_channels_last(self.model) else torch.contiguous_format
         model = self.model.to(device=self.device, memory_format=fmt)
-        train, val, test = (
-            replace(d, x=d.x.to(self.device, memory_format=fmt), y=d.y.to(self.device))
-            for d in (self.splits.train, self.splits.val, self.splits.test)
-        )
-        return Placed(model, train, val, test)
+        return Placed(model, *self.splits.on(self.device, fmt))
 
 
 def prepare_run(
     config: RunConfig,
     *,
     model: nn.Module | None = None,
-    splits: Splits | None = None,
+    splits: RunData | None = None,
     download: bool = False,
 ) -> RunSetup:
     """The setup of ``config``'s run: resolved config, splits, initialized model, device.

@@ -87,10 +87,11 @@ def inspect(
         "update-order": UpdateOrderProbe(first=steps_, every=0),
         "grad-dist": GradDistProbe(first=count, every=0),
         "signal": SignalProbe(first=count, every=0),
-        "jacobian": JacobianProbe(),
         "grad-profile": GradProfileProbe(first=1, every=0),
         "output-change": OutputChangeProbe(first=1, every=0),
     }
+    if batches[0][0].is_floating_point():  # token ids have no input-output Jacobian
+        probes["jacobian"] = JacobianProbe()
     optimizer, scheduler = setup.optimizer(net.parameters()) if steps_ else (None, None)
     with setup.dropout_stream():
         run_probes(
@@ -115,8 +116,10 @@ def inspect(
     _symmetry_table(probes["symmetry"])
     if steps_:
         _update_order_table(probes["update-order"])
-    jac = at_step(probes["jacobian"].rows, 0).get("model", {})
-    if jac:
+    jac = at_step(probes["jacobian"].rows, 0).get("model", {}) if "jacobian" in probes else {}
+    if "jacobian" not in probes:
+        console.print("input-output Jacobian: not defined for token-id inputs", highlight=False)
+    elif jac:
         console.print(
             f"input-output Jacobian at init ({probes['jacobian'].samples} samples, eval mode): "
             f"mean σ² {_fmt(jac['mean_sq_sv'])}, std σ² {_fmt(jac['std_sq_sv'])}, "

@@ -15,6 +15,10 @@ from initlab.records import RunEnd
 from initlab.store import Store, check_store
 from initlab.train import Callback, TrainContext, load_splits, resolve_config, train
 from initlab.train.device import resolve_device
+from initlab.train.optim import total_steps
+
+SUMMARY_METRICS = ("accuracy", "bpc", "loss")
+"""The test metrics the summary line prints, those the run recorded, in this order."""
 
 
 class ProgressBar(Callback):
@@ -25,7 +29,7 @@ class ProgressBar(Callback):
         self.task = progress.add_task("training", total=None)
 
     def on_train_start(self, ctx: TrainContext) -> None:
-        self.progress.update(self.task, total=ctx.config.epochs * ctx.steps_per_epoch)
+        self.progress.update(self.task, total=total_steps(ctx.config, ctx.steps_per_epoch))
 
     def on_step_end(self, ctx: TrainContext) -> None:
         self.progress.advance(self.task)
@@ -33,7 +37,7 @@ class ProgressBar(Callback):
     def on_epoch_end(self, ctx: TrainContext) -> None:
         m = ctx.epoch_metrics
         parts = [f"epoch {ctx.epoch:>3}"]
-        for key in ("train_loss", "val_accuracy", "test_accuracy"):
+        for key in ("train_loss", "val_accuracy", "test_accuracy", "val_bpc", "test_bpc"):
             if key in m:
                 parts.append(f"{key.replace('_', ' ')} {m[key]:.4f}")
         self.progress.console.print("  ".join(parts))
@@ -61,6 +65,8 @@ def run(
     warmup_steps: int = typer.Option(None, help="Linear learning-rate warm-up steps."),
     batch_size: int = typer.Option(None, help="Training batch size."),
     epochs: int = typer.Option(None, help="Training epochs."),
+    max_steps: int = typer.Option(None, help="Stop after N optimizer steps (or `epochs`, if first)."),
+    eval_every: int = typer.Option(None, help="Also evaluate every N steps inside an epoch."),
     seed: int = typer.Option(None, help="The run's seed; every generator derives from it."),
     val_size: int = typer.Option(None, help="Validation images split off the training set."),
     train_size: int = typer.Option(None, help="Train on only this many images."),
@@ -94,6 +100,8 @@ def run(
         "warmup_steps": warmup_steps,
         "batch_size": batch_size,
         "epochs": epochs,
+        "max_steps": max_steps,
+        "eval_every": eval_every,
         "seed": seed,
         "val_size": val_size,
         "train_size": train_size,
@@ -120,8 +128,10 @@ def run(
         ) as progress,
     ):
         result = train(cfg, sink=sink, callbacks=[ProgressBar(progress)], splits=splits)
-    accuracy, loss = (result.summary.get(f"test_{k}", float("nan")) for k in ("accuracy", "loss"))
-    line = f"test accuracy {accuracy:.4f}  loss {loss:.4f}  {result.seconds:.1f} s  run {result.id}"
+    recorded = [
+        f"{k} {result.summary[f'test_{k}']:.4f}" for k in SUMMARY_METRICS if f"test_{k}" in result.summary
+    ]
+    line = f"test {'  '.join(recorded) or '(not evaluated)'}  {result.seconds:.1f} s  run {result.id}"
     line += f"  ({result.status})"
     if result.status == "diverged":
         line += f": {result.reason}"

@@ -31,12 +31,11 @@ def runs(
     with Store(store, create=False) as db:
         records = db.runs(status=status, sweep=sweep, dataset=dataset, model=model, init=init)
     shown = records[-last:] if last else records
-    table = Table(
-        "id", "started", "status", "dataset", "model", "init", "seed", "epochs", "test acc", "seconds"
-    )
+    table = Table("id", "started", "status", "dataset", "model", "init", "seed", "epochs", "test", "seconds")
     for r in shown:
         params = ",".join(f"{k}={v}" for k, v in r.config.get("init_params", {}).items())
-        acc = r.summary.get("test_accuracy")
+        acc, bpc = r.summary.get("test_accuracy"), r.summary.get("test_bpc")
+        test = f"acc {acc:.4f}" if acc is not None else f"bpc {bpc:.3f}" if bpc is not None else ""
         table.add_row(
             r.id,
             dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M"),
@@ -46,7 +45,7 @@ def runs(
             r.init + (f"({params})" if params else ""),
             str(r.seed),
             f"{r.summary.get('epochs', 0):.0f}/{r.config['epochs']}",
-            "" if acc is None else f"{acc:.4f}",
+            test,
             "" if r.seconds is None else f"{r.seconds:.1f}",
         )
     console.print(table)
