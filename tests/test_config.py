@@ -62,3 +62,14 @@ def test_cli_assignments_read_toml_values() -> None:
     assert parse_assignment("flag=true") == ("flag", True)
     with pytest.raises(ConfigError, match="key=value"):
         parse_assignment("scale")
+
+
+def test_the_lr_boost_keys_only_when_set_and_needs_its_steps() -> None:
+    """``boost_steps``/``boost`` came after stored runs: at their defaults they leave the key as it was."""
+    plain = make_config({"epochs": 3})
+    assert plain.key() == make_config({"epochs": 3, "boost_steps": 0, "boost": 1.0}).key()
+    boosted = make_config({"epochs": 3, "boost_steps": 5, "boost": 10.0})
+    assert boosted.key() != plain.key()
+    assert boosted.key() != make_config({"epochs": 3, "boost_steps": 6, "boost": 10.0}).key()
+    with pytest.raises(ConfigError, match=r"boost=10.0 needs boost_steps > 0"):
+        make_config({"boost": 10.0})

@@ -29,6 +29,9 @@ PositiveInt = Annotated[int, Field(gt=0)]
 #: Fields that say where a run executes or where its names are found, not what it computes; they are
 #: left out of the run key.
 PLACEMENT_FIELDS = frozenset({"device", "imports"})
+#: Fields added after runs were stored, with their defaults: left out of the run key while at their
+#: default, so that the configs that existed before them keep their keys.
+LATER_FIELDS: Mapping[str, Any] = {"model_source": None, "boost_steps": 0, "boost": 1.0}
 
 
 class RunConfig(BaseModel):
@@ -63,6 +66,10 @@ class RunConfig(BaseModel):
     betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
     schedule: Literal["constant", "cosine", "step"] = "constant"
     warmup_steps: Annotated[int, Field(ge=0)] = 0
+    boost_steps: Annotated[int, Field(ge=0)] = 0
+    """The first this many optimizer steps run at ``boost`` times the learning rate (on top of the
+    schedule and warm-up)."""
+    boost: Annotated[float, Field(gt=0)] = 1.0
     step_size: PositiveInt = 1
     """Epochs between decays of the ``step`` schedule."""
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
@@ -93,15 +100,17 @@ class RunConfig(BaseModel):
             raise ValueError(f"momentum and nesterov apply to optimizer='sgd' only, not {self.optimizer!r}")
         if self.nesterov and not self.momentum:
             raise ValueError("nesterov=true needs momentum > 0")
+        if self.boost != 1.0 and not self.boost_steps:
+            raise ValueError(f"boost={self.boost!r} needs boost_steps > 0 (the steps it applies to)")
         if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", self.device):
             raise ValueError(f"device={self.device!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
         return self
 
     def key(self) -> str:
-        """A stable hash of the config (placement fields, and ``model_source`` when None, excluded): the
-        run's identity, once the config is resolved (:func:`initlab.train.resolve_config`), which every
-        path that runs configs does."""
-        unset = {"model_source"} if self.model_source is None else set()
+        """A stable hash of the config (placement fields, and the :data:`LATER_FIELDS` at their
+        defaults, excluded): the run's identity, once the config is resolved
+        (:func:`initlab.train.resolve_config`), which every path that runs configs does."""
+        unset = {name for name, default in LATER_FIELDS.items() if getattr(self, name) == default}
         return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS | unset))
 
     def label(self) -> str:
