@@ -141,7 +141,10 @@ def test_the_report_states_the_answer_from_the_verdicts(study: tuple[Path, str, 
     store_path, _, report = study
     claims = claims_of(stored(store_path))
     page = report.read_text()
-    for sentence in (text.answer_text(claims), text.rank_text(claims), text.relation_text(claims)):
+    sentences = [text.answer_text(claims), text.rank_text(claims), text.relation_text(claims)]
+    sentences += [text.intervention_text(claims, "digits-mlp"), text.order_text(claims)]
+    assert "zero weights" in sentences[3] and "tiny-he 0.0001" in sentences[3]
+    for sentence in sentences:
         assert html.escape(sentence) in page
     assert page.index("The answer") < page.index("Effective rank over training") < page.index("Interventions")
     for name in ("effective_rank_curves.png", "gap_vs_rank_deficit.png", "interventions.csv"):

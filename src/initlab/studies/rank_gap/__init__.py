@@ -24,11 +24,11 @@ the CNNs. The package: :mod:`.grid`, :mod:`.facts`, :mod:`.relation`, :mod:`.cla
 
 from __future__ import annotations
 
-from initlab.report import Claim, FigureBlock, Section, Table, TableBlock, Text
+from initlab.report import Claim, FigureBlock, Section, Table, TableBlock, Text, group_conditions
 from initlab.studies.base import Analysis, Study, StudyRuns, register_study
 from initlab.studies.rank_gap import figures, tables, text
 from initlab.studies.rank_gap.claims import intervention_claims, order_claims, rank_claims, relation_claims
-from initlab.studies.rank_gap.facts import RunFacts, points, study_facts
+from initlab.studies.rank_gap.facts import RunFacts, points, settings_of, study_facts
 from initlab.studies.rank_gap.grid import sweeps
 
 
@@ -37,7 +37,10 @@ def analyze(data: StudyRuns) -> Analysis:
     if not facts:
         return Analysis([], [Section("No finished runs", [Text("No run of the study has finished yet.")])])
     claims = [*rank_claims(facts), *relation_claims(facts), *intervention_claims(facts), *order_claims(facts)]
-    return Analysis(claims, lead=sections(facts, {c.name: c for c in claims}), fold_probes=True)
+    groups = {s: group_conditions([f.run for f in facts if f.setting == s]) for s in settings_of(facts)}
+    return Analysis(
+        claims, groups=groups, lead=sections(facts, {c.name: c for c in claims}), fold_probes=True
+    )
 
 
 def sections(facts: list[RunFacts], claims: dict[str, Claim]) -> list[Section]:

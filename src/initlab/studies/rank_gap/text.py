@@ -73,7 +73,21 @@ def intervention_text(claims: Claims, setting: str) -> str:
     both = [a for a in faster if a in narrower]
     rank_only = [a for a in faster if a not in narrower]
     gap_only = [a for a in narrower if a not in faster]
+    measured = [
+        f"{c.name.rsplit('/', 1)[1]} {c.numbers['deficit']:.2f} and {gap.numbers['gap']:.3f}"
+        for c in _family(claims, "faster-rank")
+        if c.name.split("/")[1] == setting
+        and (gap := claims.get(c.name.replace("faster-rank/", "narrower-gap/", 1))) is not None
+    ]
+    zero = next((c for c in _family(claims, "narrower-gap") if c.name.split("/")[1] == setting), None)
     parts = [f"On {setting}: {_list(faster)} lowered the rank deficit and {_list(narrower)} narrowed the gap"]
+    if zero is not None:
+        base = claims[zero.name.replace("narrower-gap/", "faster-rank/", 1)].numbers["zero's deficit"]
+        zero_gap = zero.numbers["zero's gap"]
+        parts.append(
+            f"rank deficit and gap at the last epoch: zero weights {base:.2f} and {zero_gap:.3f}, "
+            + ", ".join(measured)
+        )
     if both:
         parts.append(f"both: {', '.join(both)}")
     if rank_only:
@@ -148,7 +162,10 @@ def order_text(claims: Claims) -> str:
     )
     rank_one = [_tail(c) for c in ones if c.verdict == "holds"]
     above_one = [
-        f"{_tail(c)} (largest {c.numbers['largest rank']:.0f})" for c in ones if c.verdict == "fails"
+        f"{_tail(c)} (largest {c.numbers['largest rank']:.0f}, effective rank at most "
+        f"{c.numbers['largest effective rank']:.2f})"
+        for c in ones
+        if c.verdict == "fails"
     ]
     second = f"every weight matrix is rank 1 right after its first update in {_list(rank_one)}" + (
         f"; not in {', '.join(above_one)}" if above_one else ""
