@@ -143,7 +143,7 @@ def test_the_report_states_the_answer_from_the_verdicts(study: tuple[Path, str, 
     page = report.read_text()
     sentences = [text.answer_text(claims), text.rank_text(claims), text.relation_text(claims)]
     sentences += [text.intervention_text(claims, "digits-mlp"), text.order_text(claims)]
-    assert "zero weights" in sentences[3] and "tiny-he 0.0001" in sentences[3]
+    assert "zero weights" in sentences[3] and "he×1e-04" in sentences[3]
     for sentence in sentences:
         assert html.escape(sentence) in page
     assert page.index("The answer") < page.index("Effective rank over training") < page.index("Interventions")

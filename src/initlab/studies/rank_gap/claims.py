@@ -153,7 +153,7 @@ def intervention_claims(facts: Sequence[RunFacts]) -> list[Claim]:
                     {
                         "gap": float(np.mean(gaps)) if gaps else math.nan,
                         "zero's gap": float(np.mean(base_gap)) if base_gap else math.nan,
-                        "fraction of the gap closed": closed,
+                        "gap closed": closed,
                         "ci low": gap.low,
                         "ci high": gap.high,
                     },

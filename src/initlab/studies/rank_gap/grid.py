@@ -46,12 +46,14 @@ BASE_ARMS: dict[str, Arm] = {"default": {**DEFAULT, **ADAM}, "zero": {**NORMAL, 
 
 
 def intervention_arms(preset: Preset) -> dict[str, Arm]:
-    """The interventions, each against the zero arm: ε·He weights, the boost, SGD, the bias scale."""
+    """The interventions, each against the zero arm: ε·He weights (``he×1e-04``), the first steps'
+    learning rate ×10 (``lr×10 10 steps``), SGD (``sgd zero`` against ``sgd default``), the bias scale
+    (``bias 0.1``)."""
     epsilons = (1e-4, 1e-2) if preset == "quick" else (1e-4, 1e-3, 1e-2, 1e-1)
     scales = (0.1, 10.0)
     return {
-        **{f"tiny-he {eps:g}": {**tiny_he(eps), **ADAM} for eps in epsilons},
-        f"boost ×{BOOST:g} for {BOOST_STEPS} steps": {
+        **{f"he×{eps:.0e}": {**tiny_he(eps), **ADAM} for eps in epsilons},
+        f"lr×{BOOST:g} {BOOST_STEPS} steps": {
             **NORMAL,
             **ADAM,
             "boost_steps": BOOST_STEPS,
@@ -59,14 +61,15 @@ def intervention_arms(preset: Preset) -> dict[str, Arm]:
         },
         "sgd zero": {**NORMAL, **SGD},
         "sgd default": {**DEFAULT, **SGD},
-        **{f"bias scale {s:g}": {**bias_scale(s), **ADAM} for s in scales},
+        **{f"bias {s:g}": {**bias_scale(s), **ADAM} for s in scales},
     }
 
 
 #: The boost fields of a run without the boost (a config stored before they existed has neither).
 UNBOOSTED = {"boost_steps": 0, "boost": 1.0}
-#: Each arm's reference: the default trained the same way (SGD's zero arm against SGD's default).
-REFERENCE = {"sgd zero": "sgd default"}
+#: Each arm's reference (else ``default``): the default trained the same way (SGD's arms against SGD's
+#: default).
+REFERENCE = {"sgd zero": "sgd default", "sgd default": "sgd default"}
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ numbers: the answer to the seed study's open question first, then one sentence p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from initlab.report import Claim
@@ -146,7 +147,29 @@ def answer_text(claims: Claims) -> str:
         f"Not settled by these runs. {stays}"
         + (", and the gap tracks the rank deficit" if tracks else "")
         + "; the interventions do not decide whether a faster-growing rank closes the gap (too few seeds or "
-        "runs for the intervals)."
+        "runs for the intervals)." + best_text(claims)
+    )
+
+
+def best_text(claims: Claims) -> str:
+    """By the point estimates: the intervention that closed the most of the gap, and its rank deficit
+    against zero weights' (empty when no intervention was measured)."""
+    closed = [
+        (c.numbers["gap closed"], c)
+        for c in _family(claims, "narrower-gap")
+        if math.isfinite(c.numbers["gap closed"])
+    ]
+    if not closed:
+        return ""
+    fraction, best = max(closed, key=lambda pair: pair[0])
+    rank = claims.get(best.name.replace("narrower-gap/", "faster-rank/", 1))
+    if rank is None:
+        return ""
+    setting, arm = best.name.split("/")[1:]
+    deficit, zero_deficit = rank.numbers["deficit"], rank.numbers["zero's deficit"]
+    return (
+        f" By the point estimates, {arm} on {setting} closed the most of the gap ({fraction:.0%}), with a "
+        f"rank deficit of {deficit:.2f} against zero weights' {zero_deficit:.2f}."
     )
 
 
