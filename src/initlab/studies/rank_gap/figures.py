@@ -10,20 +10,19 @@ from matplotlib.figure import Figure
 
 from initlab.report import palette
 from initlab.report.figures import new_figure, styled
+from initlab.report.stats import MIN_INTERVAL_N
 from initlab.studies.rank_gap.facts import Point, RunFacts, settings_of, where
 from initlab.studies.verdicts import mean_interval
 
 ARM_STYLE = {"default": ("0.35", "--"), "zero": ("C3", "-")}
-MIN_INTERVAL = 4
-"""Seeds from which a curve's band is the t interval (below: the seeds' range)."""
 
 
 def _band(values: list[list[float]]) -> tuple[list[float], list[float], list[float]]:
-    """Mean and band per step: the 95% t interval from :data:`MIN_INTERVAL` seeds, else the range."""
+    """Mean and band per step: the 95% t interval from ``MIN_INTERVAL_N`` seeds, else the range."""
     means, lows, highs = [], [], []
     for column in values:
         mean, low, high = mean_interval(column)
-        if len(column) < MIN_INTERVAL:
+        if len(column) < MIN_INTERVAL_N:
             low, high = min(column), max(column)
         means.append(mean)
         lows.append(low)
