@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from initlab.config import load_config, make_config, parse_assignment
+from initlab.config import PLACEMENT_FIELDS, config_key, load_config, make_config, parse_assignment
 from initlab.errors import ConfigError
 
 
@@ -62,3 +62,18 @@ def test_cli_assignments_read_toml_values() -> None:
     assert parse_assignment("flag=true") == ("flag", True)
     with pytest.raises(ConfigError, match="key=value"):
         parse_assignment("scale")
+
+
+def test_the_lr_boost_keys_only_when_set_and_needs_its_steps() -> None:
+    """``boost_steps``/``boost`` came after stored runs: at their defaults they leave the key as it was."""
+    plain = make_config({"epochs": 3})
+    assert plain.key() == make_config({"epochs": 3, "boost_steps": 0, "boost": 1.0}).key()
+    before = plain.model_dump(
+        mode="json", exclude=PLACEMENT_FIELDS | {"model_source", "boost_steps", "boost"}
+    )
+    assert plain.key() == config_key(before)  # the key the config had before the fields existed
+    boosted = make_config({"epochs": 3, "boost_steps": 5, "boost": 10.0})
+    assert boosted.key() != plain.key()
+    assert boosted.key() != make_config({"epochs": 3, "boost_steps": 6, "boost": 10.0}).key()
+    with pytest.raises(ConfigError, match=r"boost=10.0 needs boost_steps > 0"):
+        make_config({"boost": 10.0})

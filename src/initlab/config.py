@@ -29,10 +29,15 @@ PositiveInt = Annotated[int, Field(gt=0)]
 #: Fields that say where a run executes or where its names are found, not what it computes; they are
 #: left out of the run key.
 PLACEMENT_FIELDS = frozenset({"device", "imports"})
-
-#: Fields added after runs were first keyed: left out of the key while None, so every config that
-#: does not set them keeps its key.
-KEYED_WHEN_SET = ("model_source", "max_steps", "eval_every")
+#: Fields added after runs were stored, with their defaults: left out of the run key while at their
+#: default, so that the configs that existed before them keep their keys.
+LATER_FIELDS: Mapping[str, Any] = {
+    "model_source": None,
+    "max_steps": None,
+    "eval_every": None,
+    "boost_steps": 0,
+    "boost": 1.0,
+}
 
 
 class RunConfig(BaseModel):
@@ -67,6 +72,10 @@ class RunConfig(BaseModel):
     betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
     schedule: Literal["constant", "cosine", "step"] = "constant"
     warmup_steps: Annotated[int, Field(ge=0)] = 0
+    boost_steps: Annotated[int, Field(ge=0)] = 0
+    """The first this many optimizer steps run at ``boost`` times the learning rate (on top of the
+    schedule and warm-up)."""
+    boost: Annotated[float, Field(gt=0)] = 1.0
     step_size: PositiveInt = 1
     """Epochs between decays of the ``step`` schedule."""
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
@@ -102,15 +111,17 @@ class RunConfig(BaseModel):
             raise ValueError(f"momentum and nesterov apply to optimizer='sgd' only, not {self.optimizer!r}")
         if self.nesterov and not self.momentum:
             raise ValueError("nesterov=true needs momentum > 0")
+        if self.boost != 1.0 and not self.boost_steps:
+            raise ValueError(f"boost={self.boost!r} needs boost_steps > 0 (the steps it applies to)")
         if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", self.device):
             raise ValueError(f"device={self.device!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
         return self
 
     def key(self) -> str:
-        """A stable hash of the config (placement fields, and ``KEYED_WHEN_SET`` fields when None,
-        excluded): the run's identity, once the config is resolved (:func:`initlab.train.resolve_config`),
-        which every path that runs configs does."""
-        unset = {name for name in KEYED_WHEN_SET if getattr(self, name) is None}
+        """A stable hash of the config (placement fields, and the :data:`LATER_FIELDS` at their
+        defaults, excluded): the run's identity, once the config is resolved
+        (:func:`initlab.train.resolve_config`), which every path that runs configs does."""
+        unset = {name for name, default in LATER_FIELDS.items() if getattr(self, name) == default}
         return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS | unset))
 
     def label(self) -> str:

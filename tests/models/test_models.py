@@ -30,6 +30,22 @@ CASES = [
         + 512 * 10
         + 10,
     ),
+    (
+        "cifar-cnn",  # on Fashion-MNIST: one input channel, 28 → 14 → 7 → 3 after the pools
+        (1, 28, 28),
+        {},
+        sum(
+            cin * cout * 9 + cout
+            for cin, cout in [(1, 32), (32, 64), (64, 128), (128, 128), (128, 256), (256, 256)]
+        )
+        + 2 * (64 + 128 + 256)
+        + 2304 * 1024
+        + 1024
+        + 1024 * 512
+        + 512
+        + 512 * 10
+        + 10,
+    ),
     ("logistic", (1, 28, 28), {}, 784 * 10 + 10),
     ("mlp", (1, 8, 8), {"depth": 4, "width": 32}, 64 * 32 + 32 + 2 * (32 * 32 + 32) + 32 * 10 + 10),
     ("mlp", (1, 28, 28), {"widths": [500, 300]}, 784 * 500 + 500 + 500 * 300 + 300 + 300 * 10 + 10),
@@ -78,6 +94,8 @@ def test_bad_model_input_is_refused_with_the_allowed_values() -> None:
         build_model("mnist-fn")
     with pytest.raises(ConfigError, match="takes inputs of shape"):
         build_model("mnist-fnn", input_shape=(3, 32, 32))
+    with pytest.raises(ConfigError, match=r"H, W ≥ 8.*gives \(1, 4, 4\)"):
+        build_model("cifar-cnn", input_shape=(1, 4, 4))
     with pytest.raises(ConfigError, match=r"activation='swish'.*'relu'"):
         build_model("mlp", activation="swish")
     with pytest.raises(ConfigError, match="depth=0"):

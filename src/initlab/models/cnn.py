@@ -6,6 +6,7 @@ from collections import OrderedDict
 
 from torch import nn
 
+from initlab.errors import ConfigError
 from initlab.models.activations import Activation, make_activation
 from initlab.models.registry import MODELS, require_input_shape
 from initlab.models.roles import mark_head
@@ -36,11 +37,17 @@ def cifar_cnn(
     """The seed study's CIFAR CNN: 3 conv stages (32,64 | 128,128 | 256,256), then 4096-1024-512-10.
 
     Each stage is [conv3×3 pad 1, act, conv3×3 pad 1, act, MaxPool 2, BatchNorm], BatchNorm after the
-    pool as in the seed code; the activation also follows the first two Linear layers.
+    pool as in the seed code; the activation also follows the first two Linear layers. Other image
+    shapes (C, H, W) with H, W ≥ 8 get the same layers with C input channels and a first Linear of
+    256·⌊H/8⌋·⌊W/8⌋ inputs (e.g. 2304 on Fashion-MNIST's 1×28×28).
     """
-    require_input_shape("cifar-cnn", (3, 32, 32), input_shape)
+    if len(input_shape) != 3 or min(input_shape[1:]) < 8:
+        raise ConfigError(
+            f"model 'cifar-cnn' takes images (C, H, W) with H, W ≥ 8, like (3, 32, 32); the dataset "
+            f"gives {tuple(input_shape)}"
+        )
     layers: OrderedDict[str, nn.Module] = OrderedDict()
-    in_ch, conv = 3, 0
+    in_ch, conv = input_shape[0], 0
     for stage, (mid, out) in enumerate([(32, 64), (128, 128), (256, 256)], start=1):
         for width in (mid, out):
             conv += 1
@@ -50,7 +57,8 @@ def cifar_cnn(
         layers[f"pool{stage}"] = nn.MaxPool2d(2)
         layers[f"bn{stage}"] = nn.BatchNorm2d(in_ch)
     layers["flatten"] = nn.Flatten()
-    for i, (fan_in, fan_out) in enumerate([(256 * 4 * 4, 1024), (1024, 512)], start=1):
+    flat = 256 * (input_shape[1] // 8) * (input_shape[2] // 8)
+    for i, (fan_in, fan_out) in enumerate([(flat, 1024), (1024, 512)], start=1):
         layers[f"fc{i}"] = nn.Linear(fan_in, fan_out)
         layers[f"fc_act{i}"] = make_activation(activation)
     layers["head"] = mark_head(nn.Linear(512, num_classes))

@@ -2,6 +2,7 @@
 
 from initlab.studies import (  # noqa: F401  (register the studies)
     bias_scale,
+    rank_gap,
     residual_zero,
     signal_depth,
     update_order,

@@ -34,8 +34,14 @@ def lr_factor(config: RunConfig, step: int, steps_per_epoch: int) -> float:
     """The multiplier of the base learning rate at (0-based) optimizer ``step``.
 
     Linear warm-up over ``warmup_steps``, then ``constant`` (1), ``cosine`` (½(1 + cos(π·t/T)) over
-    the run's steps after warm-up, :func:`total_steps`) or ``step`` (γ^⌊epoch/step_size⌋).
+    the run's steps after warm-up, :func:`total_steps`) or ``step`` (γ^⌊epoch/step_size⌋); times
+    ``boost`` on the first ``boost_steps`` steps.
     """
+    boost = config.boost if step < config.boost_steps else 1.0
+    return boost * _schedule_factor(config, step, steps_per_epoch)
+
+
+def _schedule_factor(config: RunConfig, step: int, steps_per_epoch: int) -> float:
     if step < config.warmup_steps:
         return (step + 1) / config.warmup_steps
     if config.schedule == "cosine":
