@@ -5,9 +5,9 @@ token of C·W features (MNIST: 28 tokens of 28 pixels), embedded by a Linear; bi
 mean over tokens; Linear head. It trains in the ordinary loop (``initlab run --model transformer``).
 
 ``kind="decoder"`` is a causal language model: ``input_shape=(T,)`` is the context length and
-``num_classes`` the vocabulary; it maps int64 tokens (B, t ≤ T) to next-token logits (B, t, V). No
-dataset of initlab's is a token stream, so it is used standalone (e.g. on digits' pixel values, 0..16,
-read as 64-token sequences).
+``num_classes`` the vocabulary; it maps int64 tokens (B, t ≤ T) to next-token logits (B, t, V).
+It trains on a token corpus (``initlab run --dataset shakespeare-char --model transformer
+--model-param kind=decoder``), which gives it the context length and the vocabulary.
 
 Each layer is two :class:`~initlab.models.blocks.Residual` blocks (attention, then a feed-forward
 network), marked with their 1-based ``layer`` and ``stack``. ``norm`` places LayerNorm:
