@@ -126,8 +126,8 @@ def build_report(
     groups: Mapping[str, Sequence[Condition]] | None = None,
     fold_probes: bool = False,
 ) -> Report:
-    """The report of ``conditions``: metadata, the claims (if given), ``lead`` (e.g. a study's answer
-    in words), ``metric``'s curves and final table, a section per probe in ``probe_charts`` that has
+    """The report of ``conditions``: metadata, ``lead`` (e.g. a study's answer in words), the claims
+    (if given), ``metric``'s curves and final table, a section per probe in ``probe_charts`` that has
     rows, then ``sections`` (a study's own).
 
     ``groups`` splits the curves and final tables into one pair of sections per named group of
@@ -138,10 +138,10 @@ def build_report(
     if not conditions:
         raise ConfigError("a report needs at least one run; the selection is empty")
     report = Report(title, {**run_metadata(store, conditions, metric, level), **(metadata or {})})
-    if claims is not None:
-        report.add(Section("Claims", [ClaimsBlock(claims)]))
     for section in lead:
         report.add(section)
+    if claims is not None:
+        report.add(Section("Claims", [ClaimsBlock(claims)]))
     for group, members in (groups if groups is not None else {"": conditions}).items():
         for section in metric_sections(members, metric, level=level, group=group):
             report.add(section)

@@ -295,6 +295,9 @@ figcaption, .caption, .muted { color: #5b6670; font-size: 0.85rem; }
 .verdict.holds { background: #d8f3dc; color: #1b5e20; }
 .verdict.fails { background: #fde2e1; color: #a4262c; }
 .verdict.inconclusive { background: #fff3cd; color: #7a5b00; }
+table.claims td:first-child { white-space: normal; overflow-wrap: anywhere;
+  min-width: 9rem; max-width: 15rem; }
+table.claims td:nth-child(2) { min-width: 22rem; }
 td.numbers { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.8rem;
   white-space: nowrap; }
 details summary { cursor: pointer; color: #5b6670; font-size: 0.85rem; margin: 0.4rem 0; }

@@ -81,7 +81,13 @@ def intervention_text(claims: Claims, setting: str) -> str:
         and (gap := claims.get(c.name.replace("faster-rank/", "narrower-gap/", 1))) is not None
     ]
     zero = next((c for c in _family(claims, "narrower-gap") if c.name.split("/")[1] == setting), None)
-    parts = [f"On {setting}: {_list(faster)} lowered the rank deficit and {_list(narrower)} narrowed the gap"]
+    undecided = sum(
+        len(_arms(claims, family, setting, "inconclusive")) for family in ("faster-rank", "narrower-gap")
+    )
+    parts = [
+        f"On {setting}, at 95%: {_list(faster)} lowered the rank deficit and {_list(narrower)} narrowed "
+        f"the gap ({undecided} of {2 * len(measured)} comparisons undecided)"
+    ]
     if zero is not None:
         base = claims[zero.name.replace("narrower-gap/", "faster-rank/", 1)].numbers["zero's deficit"]
         zero_gap = zero.numbers["zero's gap"]
