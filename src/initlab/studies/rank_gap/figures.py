@@ -97,12 +97,14 @@ def intervention_figure(rows: Sequence[dict[str, object]]) -> Figure:
     for ax, setting in zip(axes, settings, strict=False):
         mine = [r for r in rows if r["setting"] == setting]
         colors = palette([str(r["arm"]) for r in mine])
+        labels: dict[tuple[float, float], list[str]] = {}  # arms at one point share one label
         for r in mine:
-            color = colors[str(r["arm"])]
             x, y = float(r["rank deficit"]), float(r["gap"])  # type: ignore[arg-type]
             if math.isfinite(x) and math.isfinite(y):
-                ax.plot(x, y, "o", color=color, markersize=6)
-                ax.annotate(str(r["arm"]), (x, y), fontsize=7, xytext=(4, 2), textcoords="offset points")
+                ax.plot(x, y, "o", color=colors[str(r["arm"])], markersize=6)
+                labels.setdefault((round(x, 3), round(y, 3)), []).append(str(r["arm"]))
+        for (x, y), arms in labels.items():
+            ax.annotate(", ".join(arms), (x, y), fontsize=7, xytext=(4, 2), textcoords="offset points")
         ax.axhline(0, color="0.7", linewidth=0.8)
         ax.set_title(f"{setting}: interventions at the last epoch", fontsize=10)
         ax.set_xlabel("rank deficit (mean over seeds)")
