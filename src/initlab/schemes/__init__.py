@@ -7,7 +7,7 @@ One module per family: ``classic`` (constant, random, variance-preserving, ortho
 registers the schemes, in this order (the order of ``initlab schemes``).
 """
 
-from initlab.schemes import classic, seed, residual, transformer, zero, data_dependent, compose  # noqa: F401, I001
+from initlab.schemes import classic, seed, residual, transformer, zero, diffusion, data_dependent, compose  # noqa: F401, I001
 from initlab.schemes.registry import SCHEMES, Paper, apply_init, register_scheme, takes_data
 
 __all__ = ["SCHEMES", "Paper", "apply_init", "register_scheme", "takes_data"]
