@@ -53,6 +53,9 @@ class RunConfig(BaseModel):
     model_params: dict[str, Any] = {}
     init: str = "pytorch-default"
     init_params: dict[str, Any] = {}
+    task_params: dict[str, Any] = {}
+    """Params of the run's task (:mod:`initlab.tasks`), e.g. the denoiser's ``diffusion_steps``; left out
+    of the run key while empty, so that configs without them keep their keys."""
 
     # optimisation
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
@@ -102,6 +105,7 @@ class RunConfig(BaseModel):
         run's identity, once the config is resolved (:func:`initlab.train.resolve_config`), which every
         path that runs configs does."""
         unset = {"model_source"} if self.model_source is None else set()
+        unset |= {"task_params"} if not self.task_params else set()
         return config_key(self.model_dump(mode="json", exclude=PLACEMENT_FIELDS | unset))
 
     def label(self) -> str:

@@ -8,7 +8,7 @@ attaches it by name (see :data:`PROBES`). Rows are tidy :class:`initlab.records.
 (``probe.rows``; helpers in :mod:`initlab.probes.table`), written to the run's sink as they come.
 """
 
-from initlab.probes import grad_dist, jacobian, signal, symmetry, update_order  # noqa: F401  (register)
+from initlab.probes import grad_dist, jacobian, samples, signal, symmetry, update_order  # noqa: F401  (register)
 from initlab.probes.base import Probe, Schedule
 from initlab.probes.grad_dist import GradDistProbe
 from initlab.probes.jacobian import JacobianProbe

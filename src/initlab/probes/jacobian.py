@@ -25,6 +25,7 @@ from pydantic import Field
 from torch import nn
 
 from initlab.callbacks import TrainContext
+from initlab.errors import ConfigError
 from initlab.probes.base import EXAMPLE_SIZE, Every, First, Probe
 from initlab.probes.registry import register_probe
 from initlab.probes.trace import preserved
@@ -94,6 +95,11 @@ class JacobianProbe(Probe):
         model = self._attached()
         if self.inputs is None:
             raise RuntimeError("the jacobian probe needs a batch: attach(model, inputs=batch)")
+        if isinstance(self.inputs, tuple):
+            raise ConfigError(
+                "the jacobian probe differentiates the output with respect to one input tensor; this model "
+                f"takes {len(self.inputs)} inputs (a denoiser's x_t and t): use it on a classifier"
+            )
         x = self.inputs[: self.samples]
         rows, m = input_output_jacobian(
             model, x, max_outputs=self.max_outputs, projections=self.projections, seed=self.seed

@@ -8,5 +8,6 @@ assuming class labels, so a new task is one class registered in ``TASKS``.
 
 from initlab.tasks.base import TASKS, Batch, Task, register_task, task_for
 from initlab.tasks.classify import Classify, cross_entropy
+from initlab.tasks.denoise import Denoise
 
-__all__ = ["TASKS", "Batch", "Classify", "Task", "cross_entropy", "register_task", "task_for"]
+__all__ = ["TASKS", "Batch", "Classify", "Denoise", "Task", "cross_entropy", "register_task", "task_for"]

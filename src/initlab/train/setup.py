@@ -29,6 +29,7 @@ from initlab.schemes import apply_init, takes_data
 from initlab.tasks import Batch, Task, task_for
 from initlab.train.augment import channel_stats
 from initlab.train.device import resolve_device, uses_channels_last
+from initlab.train.features import ensure_feature_classifier
 from initlab.train.optim import make_optimizer, make_scheduler
 from initlab.train.resolve import resolve_config
 from initlab.train.seeding import derive_seed, generator
@@ -232,4 +233,7 @@ def prepare_run(
         model = build_initialized_model(config, splits.full.input_shape, splits.full.num_classes, data)
     else:
         initialize(config, model, data)
-    return RunSetup(config, splits, model, device, task_for(config, model, splits.full))
+    task = task_for(config, model, splits.full)
+    for dataset in task.classifiers():
+        ensure_feature_classifier(dataset, config.dataset_params, download=download)
+    return RunSetup(config, splits, model, device, task)

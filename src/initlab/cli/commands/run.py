@@ -52,6 +52,9 @@ def run(
     init_param: list[str] = typer.Option(None, "--init-param", help="Scheme param key=value (repeatable)."),
     model_param: list[str] = typer.Option(None, "--model-param", help="Model param key=value (repeatable)."),
     dataset_param: list[str] = typer.Option(None, "--dataset-param", help="Dataset param key=value."),
+    task_param: list[str] = typer.Option(
+        None, "--task-param", help="Task param key=value (the denoiser: sample_count=..., ...)."
+    ),
     optimizer: str = typer.Option(None, help="sgd | adam | adamw."),
     lr: float = typer.Option(None, help="Learning rate."),
     momentum: float = typer.Option(None, help="SGD momentum."),
@@ -85,6 +88,7 @@ def run(
         "init_params": parse_params(init_param),
         "model_params": parse_params(model_param),
         "dataset_params": parse_params(dataset_param),
+        "task_params": parse_params(task_param),
         "optimizer": optimizer,
         "lr": lr,
         "momentum": momentum,
@@ -120,8 +124,13 @@ def run(
         ) as progress,
     ):
         result = train(cfg, sink=sink, callbacks=[ProgressBar(progress)], splits=splits)
-    accuracy, loss = (result.summary.get(f"test_{k}", float("nan")) for k in ("accuracy", "loss"))
-    line = f"test accuracy {accuracy:.4f}  loss {loss:.4f}  {result.seconds:.1f} s  run {result.id}"
+    if "test_accuracy" in result.summary or "test_loss" not in result.summary:
+        accuracy, loss = (result.summary.get(f"test_{k}", float("nan")) for k in ("accuracy", "loss"))
+        line = f"test accuracy {accuracy:.4f}  loss {loss:.4f}"
+    else:  # a task without accuracy (a denoiser): its test metrics
+        test = {k.removeprefix("test_"): v for k, v in result.summary.items() if k.startswith("test_")}
+        line = "test " + "  ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in test.items())
+    line += f"  {result.seconds:.1f} s  run {result.id}"
     line += f"  ({result.status})"
     if result.status == "diverged":
         line += f": {result.reason}"
