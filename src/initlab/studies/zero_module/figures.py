@@ -90,15 +90,18 @@ def symmetry_figure(zeroed: Sequence[Facts], feeding: Sequence[Facts]) -> Figure
 
 @styled
 def curves_figure(conditions: Sequence[Facts]) -> Figure:
-    """Evaluation loss and Fréchet distance against steps: each seed thin, the mean thick."""
-    fig = new_figure(10, 3.6)
-    axes = fig.subplots(1, 2)
-    for ax, what, label in zip(
-        axes,
-        ("loss_curve", "frechet_curve"),
-        ("evaluation loss (test)", "Fréchet distance (test)"),
-        strict=True,
-    ):
+    """Evaluation loss and (when recorded) Fréchet distance against steps: each seed thin, the mean thick."""
+    panels = [
+        (what, label)
+        for what, label in (
+            ("loss_curve", "evaluation loss (test)"),
+            ("frechet_curve", "Fréchet distance (test)"),
+        )
+        if any(getattr(r, what) for facts in conditions for r in facts.runs)
+    ]
+    fig = new_figure(5 * len(panels), 3.6)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (what, label) in zip(axes, panels, strict=True):
         for i, facts in enumerate(conditions):
             curves = [getattr(r, what) for r in facts.runs if getattr(r, what)]
             for curve in curves:
@@ -114,11 +117,15 @@ def curves_figure(conditions: Sequence[Facts]) -> Figure:
     return fig
 
 
+#: The grey of the one-pixel gaps between the images of a grid (0: white, 1: black, as drawn).
+GAP = 0.3
+
+
 def grid_image(images: torch.Tensor, columns: int) -> np.ndarray:
     """N × 1 × H × W grey images tiled into one array, ``columns`` wide, one pixel of gap."""
     n, _, h, w = images.shape
     rows = math.ceil(n / columns)
-    out = np.ones((rows * (h + 1) - 1, columns * (w + 1) - 1))
+    out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), GAP)
     for i in range(n):
         r, c = divmod(i, columns)
         out[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = images[i, 0].numpy()

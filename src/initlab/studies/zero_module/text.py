@@ -113,7 +113,13 @@ def constant_answer(claims: dict[str, Claim]) -> list[str]:
                 "end."
             )
     width = _get(claims, "constant-as-width-1")
-    if width is not None and width.verdict != "inconclusive":
+    if width is not None and width.verdict == "inconclusive":
+        out.append(
+            f"Its final loss ({width.numbers['constant loss']:.4g}) and that of a U-Net whose ResBlock "
+            f"branches are one channel wide ({width.numbers['width-1 loss']:.4g}) could not be told apart "
+            "with these seeds."
+        )
+    elif width is not None:
         out.append(
             "A constant-filter U-Net is, in effect, one whose ResBlock branches are one channel wide: "
             + (
