@@ -274,6 +274,8 @@ def training_claims(zm: Facts, default: Facts) -> list[Claim]:
         ("frechet", "frechet", "Fréchet distance"),
     ):
         a, b = zm.values(metric), default.values(metric)
+        if not a and not b:  # not recorded (sampling off)
+            continue
         gap = difference_ci(a, b)
         margin = TIE * _mean(b) if b else math.nan
         claims.append(
