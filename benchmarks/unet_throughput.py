@@ -23,6 +23,7 @@ from initlab.config import RunConfig
 from initlab.models import build_model
 from initlab.tasks import Denoise
 from initlab.train import load_splits, train
+from initlab.train.device import uses_channels_last
 from train_throughput import gemm_peak_gflops
 
 BATCH = 64
@@ -90,14 +91,19 @@ def main() -> None:
     splits = load_splits(config)
     peak = gemm_peak_gflops()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32 GEMM peak {peak:.1f} GFLOP/s")
+    batches = Denoise(config).batches(splits.train, BATCH, torch.Generator().manual_seed(0))
+    for fmt in (torch.contiguous_format, CL):  # warm up the kernels of both layouts, outside every timing
+        plain_loop(
+            build_model("unet", input_shape=(1, 28, 28), model_channels=args.channels), batches[:2], fmt
+        )
     result = train(config, splits=splits)
     images = BATCH * args.steps
     seconds = result.summary["train_seconds"]
     model = build_model("unet", input_shape=(1, 28, 28), model_channels=args.channels)
-    batches = Denoise(config).batches(splits.train, BATCH, torch.Generator().manual_seed(0))
     flops = 3 * conv_linear_flops(model, batches[0][0]) / BATCH  # forward + 2× for the backward
     print(f"U-Net ({args.channels} channels), {flops / 1e6:.0f} MFLOP per training image")
-    rows = [("initlab loop (channels_last)", seconds)]
+    layout = "channels_last" if uses_channels_last(model) else "contiguous"
+    rows = [(f"initlab loop ({layout})", seconds)]
 
     def fresh() -> nn.Module:
         torch.manual_seed(0)
