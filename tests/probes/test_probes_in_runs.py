@@ -19,8 +19,8 @@ from initlab.store import Store, export_csv
 from initlab.train import resolve_config, train
 from probe_helpers import digits_batches
 
-#: The probes that watch any run (the samples probe watches denoisers only: tests/tasks).
-GENERAL = [name for name in PROBES.names() if PROBES.get(name).fn.task is None]
+#: The probes that watch a classifier's run (the samples probe watches denoisers only: tests/tasks).
+GENERAL = [name for name in PROBES.names() if PROBES.get(name).fn.task in (None, "classify")]
 EVERY_STEP = {name: {"first": 1000, "every": 1} for name in GENERAL}
 
 

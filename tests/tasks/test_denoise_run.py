@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from initlab.cli.app import main
 from initlab.config import RunConfig
 from initlab.errors import ConfigError
 from initlab.records import MemorySink
+from initlab.store import Store
 from initlab.tasks import frechet
 from initlab.train import train
 
@@ -87,3 +89,30 @@ def test_the_feature_classifier_is_trained_once_and_scores_samples(
 def test_a_probe_that_needs_one_input_tensor_refuses_the_denoiser() -> None:
     with pytest.raises(ConfigError, match=r"jacobian probe .* takes 2 inputs"):
         train(config(probes={"jacobian": {"first": 1, "every": 0}}))
+
+
+def test_initlab_run_and_inspect_train_and_look_at_a_denoiser(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = [
+        "--dataset",
+        "digits",
+        "--model",
+        "unet",
+        "--model-param",
+        "model_channels=8",
+        "--init",
+        "zero-module",
+    ]
+    run = ["run", *common, "--epochs", "1", "--train-size", "128", "--val-size", "64", "--batch-size", "64"]
+    run += ["--task-param", "sample_count=0", "--task-param", "eval_size=64", "--probe", "samples"]
+    status = main([*run, "--store", str(tmp_path / "r.db"), "--device", "cpu"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert status == 0 and out[-2].startswith("test loss ") and "(finished)" in out[-2]
+    assert out[-1] == "probe rows in the store: samples 1024"  # 16 images of 8×8
+    with Store(tmp_path / "r.db", create=False) as store:
+        (record,) = store.runs()
+        assert record.config["task_params"] == {"sample_count": 0, "eval_size": 64}
+    status = main(["inspect", *common, "--steps", "2"])
+    out = capsys.readouterr().out
+    assert status == 0 and "digits batch of 128" in out and "out.2" in out and "Jacobian" not in out

@@ -76,6 +76,7 @@ class JacobianProbe(Probe):
     """
 
     name = "jacobian"
+    task = "classify"  # the output differentiated with respect to one input tensor
 
     def __init__(
         self,

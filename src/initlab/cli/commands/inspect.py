@@ -86,6 +86,9 @@ def inspect(
         "signal": SignalProbe(first=count, every=0),
         "jacobian": JacobianProbe(),
     }
+    probes = {
+        name: p for name, p in probes.items() if p.task in (None, setup.task.name)
+    }  # a denoiser: no jacobian
     optimizer, scheduler = setup.optimizer(net.parameters()) if steps_ else (None, None)
     with setup.dropout_stream():
         run_probes(
@@ -99,7 +102,7 @@ def inspect(
         )
     size = sum(p.numel() for p in net.parameters())
     console.print(
-        f"[bold]{cfg.label()}[/] on a {cfg.dataset} batch of {len(batches[0][0])}: {size:,} parameters, "
+        f"[bold]{cfg.label()}[/] on a {cfg.dataset} batch of {len(batches[0][1])}: {size:,} parameters, "
         f"{steps_} training step{'s' if steps_ != 1 else ''} ({cfg.optimizer}, lr {cfg.lr:g})",
         highlight=False,
     )
@@ -108,7 +111,7 @@ def inspect(
     _symmetry_table(probes["symmetry"])
     if steps_:
         _update_order_table(probes["update-order"])
-    jac = at_step(probes["jacobian"].rows, 0).get("model", {})
+    jac = at_step(probes["jacobian"].rows, 0).get("model", {}) if "jacobian" in probes else {}
     if jac:
         console.print(
             f"input-output Jacobian at init ({probes['jacobian'].samples} samples, eval mode): "

@@ -64,8 +64,9 @@ def order_answer(claims: dict[str, Claim], mismatches: dict[str, tuple[int, int 
     if order is None or order.verdict == "inconclusive":
         return []
     words = (
-        "The update order is as predicted: only the output conv gets a gradient at step 0; the zeroed layers "
-        "and the main stream at step 1; the branches' insides and the time embedding at step 2"
+        "The update order is as predicted: only the output conv (its weight and bias) gets a gradient at "
+        "step 0; the zeroed layers and the main stream at step 1; the branches' insides and the time "
+        "embedding at step 2"
     )
     if order.verdict == "holds":
         late = int(order.numbers["first change off the prediction"])
