@@ -44,17 +44,18 @@ def _layer(rows: dict[str, dict[str, float]], layer: str, name: str) -> float:
     return rows.get(layer, {}).get(name, math.nan)
 
 
+def is_zero_at_init(rows: dict[str, dict[str, float]], layer: str) -> bool:
+    """A layer's symmetry rows at init say it is a zero matrix (rank 0) whose units (weight rows with
+    their bias) are all alike."""
+    return _layer(rows, layer, "rank") == 0 and _layer(rows, layer, "largest_group") == _layer(
+        rows, layer, "units"
+    )
+
+
 def identity_claim(zm: Facts) -> Claim:
-    zeroed = [layer for layer in zm.layers.zeroed]
+    zeroed = zm.layers.zeroed
     bad_layers = sum(
-        not (
-            _layer(r.symmetry.get(0, {}), layer, "rank") == 0
-            and _layer(r.symmetry.get(0, {}), layer, "largest_group")
-            == _layer(r.symmetry.get(0, {}), layer, "units")
-        )
-        for r in zm.runs
-        if r.symmetry
-        for layer in zeroed
+        not is_zero_at_init(r.symmetry.get(0, {}), layer) for r in zm.runs if r.symmetry for layer in zeroed
     )
     exact = [r.init_loss == r.zero_loss for r in zm.runs if r.init_loss is not None]
     checked = [r for r in zm.runs if r.symmetry]
