@@ -92,8 +92,9 @@ def test_a_probe_that_needs_one_input_tensor_refuses_the_denoiser() -> None:
 
 
 def test_initlab_run_and_inspect_train_and_look_at_a_denoiser(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("INITLAB_DATA", str(tmp_path / "cache"))
     common = [
         "--dataset",
         "digits",
@@ -116,3 +117,4 @@ def test_initlab_run_and_inspect_train_and_look_at_a_denoiser(
     status = main(["inspect", *common, "--steps", "2"])
     out = capsys.readouterr().out
     assert status == 0 and "digits batch of 128" in out and "out.2" in out and "Jacobian" not in out
+    assert not (tmp_path / "cache").exists()  # inspect never evaluates: no classifier was trained

@@ -215,12 +215,15 @@ def prepare_run(
     model: nn.Module | None = None,
     splits: Splits | None = None,
     download: bool = False,
+    evaluates: bool = True,
 ) -> RunSetup:
     """The setup of ``config``'s run: resolved config, splits, initialized model, device.
 
     ``model`` is a module the caller built, trained instead of the config's registered model: the
     config's init scheme is still applied to it, and the recorded config says what it is
-    (:func:`module_record`). ``splits`` reuses data already loaded for this config.
+    (:func:`module_record`). ``splits`` reuses data already loaded for this config. The feature
+    classifiers the task's evaluation reads are trained first if missing, unless ``evaluates`` is
+    False (a caller that never evaluates, such as ``initlab inspect``).
     Bad input (unknown names, missing data, a model that does not fit) raises here, before any record.
     """
     if model is not None:
@@ -234,6 +237,6 @@ def prepare_run(
     else:
         initialize(config, model, data)
     task = task_for(config, model, splits.full)
-    for dataset in task.classifiers():
+    for dataset in task.classifiers() if evaluates else []:
         ensure_feature_classifier(dataset, config.dataset_params, download=download)
     return RunSetup(config, splits, model, device, task)

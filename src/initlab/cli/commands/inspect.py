@@ -73,7 +73,9 @@ def inspect(
         "device": device,
     }
     setup = prepare_run(
-        load_config(None, {k: v for k, v in flags.items() if v is not None}), download=download
+        load_config(None, {k: v for k, v in flags.items() if v is not None}),
+        download=download,
+        evaluates=False,
     )
     cfg = setup.config
     net, train_set, _, _ = setup.place()
