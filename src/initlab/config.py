@@ -37,6 +37,7 @@ LATER_FIELDS: Mapping[str, Any] = {
     "eval_every": None,
     "boost_steps": 0,
     "boost": 1.0,
+    "task_params": {},
 }
 
 
@@ -62,6 +63,9 @@ class RunConfig(BaseModel):
     model_params: dict[str, Any] = {}
     init: str = "pytorch-default"
     init_params: dict[str, Any] = {}
+    task_params: dict[str, Any] = {}
+    """Params of the run's task (:mod:`initlab.tasks`), e.g. the denoiser's ``diffusion_steps``; left out
+    of the run key while empty, so that configs without them keep their keys."""
 
     # optimisation
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"

@@ -69,7 +69,7 @@ def test_inspect_runs_the_probes_on_a_decoder(capsys: pytest.CaptureFixture[str]
     assert status == 0, err
     for title in ("signal at step 0", "weight gradients at step 0", "update order", "head"):
         assert title in out
-    assert "input-output Jacobian: not defined for token-id inputs" in out
+    assert "input-output Jacobian: not defined for the language-model task" in out
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,9 @@ from initlab.store import Store, export_csv
 from initlab.train import resolve_config, train
 from probe_helpers import digits_batches
 
-EVERY_STEP = {name: {"first": 1000, "every": 1} for name in PROBES.names()}
+#: The probes that watch a classifier's run (the samples probe watches denoisers only: tests/tasks).
+GENERAL = [name for name in PROBES.names() if PROBES.get(name).fn.task in (None, "classify")]
+EVERY_STEP = {name: {"first": 1000, "every": 1} for name in GENERAL}
 
 
 def digits(**overrides: object) -> RunConfig:
@@ -38,7 +40,7 @@ def test_a_run_with_every_probe_on_every_step_is_bitwise_the_run_without(optimiz
     assert numbers(probed) == numbers(plain)
     for a, b in zip(plain.model.parameters(), probed.model.parameters(), strict=True):
         assert torch.equal(a, b)
-    assert set(probed.probes) == set(PROBES.names()) and all(p.rows for p in probed.probes.values())
+    assert set(probed.probes) == set(GENERAL) and all(p.rows for p in probed.probes.values())
     assert all(len(m._forward_hooks) == 0 for m in probed.model.modules())  # detached at the end
 
 
@@ -52,7 +54,7 @@ def test_probes_leave_batchnorm_dropout_and_the_random_stream_alone() -> None:
             nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True), nn.Dropout(0.3),
             nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 64, 10),
         )  # fmt: skip
-        probes = [build_probe(name, first=1000, every=1) for name in PROBES.names()] if with_probes else []
+        probes = [build_probe(name, first=1000, every=1) for name in GENERAL] if with_probes else []
         run_probes(model, probes, digits_batches(6), optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
         return model.state_dict(), torch.get_rng_state()
 
@@ -112,10 +114,10 @@ def test_probe_params_from_a_file_merge_with_overrides(tmp_path: Path) -> None:
 def test_probes_that_are_off_are_not_called_except_update_order_for_its_events() -> None:
     """A probe whose schedule never fires is left out of every per-step event of the loop; update-order
     still watches the steps until every tensor has moved (its first-step events need no schedule)."""
-    off = [build_probe(name, first=0, every=0) for name in PROBES.names()]
+    off = [build_probe(name, first=0, every=0) for name in GENERAL]
     for event in STEP_EVENTS:
         called = {hook.__self__.name for hook in dispatch(off, event)}
         assert called == ({"update-order"} if event != "on_after_backward" else set()), event
-    result = train(digits(epochs=1, probes={name: {"first": 0, "every": 0} for name in PROBES.names()}))
+    result = train(digits(epochs=1, probes={name: {"first": 0, "every": 0} for name in GENERAL}))
     assert {name for name, probe in result.probes.items() if probe.rows} == {"update-order"}
     assert {r.name for r in result.probes["update-order"].rows} <= set(EVENTS)

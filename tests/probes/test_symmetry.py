@@ -281,3 +281,26 @@ def test_ranks_on_their_own_cadence_and_groups_on_every_record() -> None:
     assert [params["rank"] for params in resolved] == [4, 0]
     assert SymmetryProbe(rank=0).rank_every == SymmetryProbe(rank=False).rank_every == 0
     assert ("rank", "bool | int", "True") in PROBES.get("symmetry").param_table()
+
+
+class _ShortcutAfterBranch(nn.Module):
+    """``branch(x) + shortcut(x)`` with the shortcut conv called second (improved-diffusion's ResBlock
+    order), the branch's last conv zero: its channels are tied to the shortcut's, which differ."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch = nn.Conv2d(1, 6, 3, padding=1)
+        self.shortcut = nn.Conv2d(1, 6, 1)
+        self.head = nn.Linear(6 * 64, 10)
+        nn.init.zeros_(self.branch.weight)
+        nn.init.zeros_(self.branch.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.branch(x)
+        return self.head((h + self.shortcut(x)).flatten(1))
+
+
+def test_a_zero_branch_tied_to_a_later_shortcut_is_not_permanent() -> None:
+    verdict = verdict_at_init(_ShortcutAfterBranch(), "branch")
+    assert verdict.largest_group == 6 and not verdict.permanent
+    assert "shortcut.weight (incoming) differ" in verdict.reason

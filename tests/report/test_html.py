@@ -14,6 +14,7 @@ from initlab.report import (
     ClaimsBlock,
     Details,
     FigureBlock,
+    Link,
     Report,
     Section,
     Table,
@@ -53,6 +54,13 @@ def test_text_is_escaped_everywhere() -> None:
     assert '<td class="num bad">2</td>' in page and '<td class="bad">diverged</td>' in page
     assert '<td class="num">0.1235</td>' in page
     assert '<span class="verdict fails">fails</span>' in page
+
+
+def test_a_link_is_escaped_and_points_where_it_says() -> None:
+    link = Link('the "other" <study>', '../x-quick/report.html?a=1&b="2"')
+    page = render(Report("r", sections=[Section("S", [link])]))
+    href = "../x-quick/report.html?a=1&amp;b=&quot;2&quot;"
+    assert f'<p><a href="{href}">the &quot;other&quot; &lt;study&gt;</a></p>' in page
 
 
 def test_claims_render_with_verdicts_and_numbers() -> None:

@@ -47,6 +47,7 @@ CASES.update(
         "rezero": (*RESNET, {}),
         "zero-last-norm": (*RESNET_BN, {}),
         "zero-last-layer": (*RESNET, {}),
+        "zero-module": (*RESNET, {}),
         "gpt2": (*transformer("pre"), {}),
         "t-fixup": (*transformer("none"), {}),
         "deepnorm": (*transformer("post"), {}),

@@ -125,6 +125,7 @@ def test_the_report_answers_the_question(tiny_study: tuple[Path, Any]) -> None:
     at = [page.index(f"<h2>{title}</h2>") for title in titles]
     assert at == sorted(at)  # the report opens with the answer, then the claims behind it
     assert "<h2>Groups of identical units over the steps</h2>" in page
+    assert '<a href="../zero-module-full/report.html">' in page  # the diffusion setting's study
     folder = result.path.parent
     symmetry = (folder / "symmetry.csv").read_text().splitlines()
     assert len(symmetry) == 1 + 7 + 2  # 7 ResNet and 2 MLP conditions

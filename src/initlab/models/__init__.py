@@ -1,6 +1,6 @@
 """Models built from a spec, with the layer roles that init schemes read (see ``roles``)."""
 
-from initlab.models import cnn, mlp, resnet, torch_transformer, transformer  # noqa: F401  (register the models)
+from initlab.models import cnn, mlp, resnet, torch_transformer, transformer, unet  # noqa: F401  (register the models)
 from initlab.models.blocks import PadShortcut, Residual, ScalarBias, ScalarMultiplier, attach_gain
 from initlab.models.branches import (
     Branch,

@@ -15,6 +15,7 @@ from initlab.probes import (  # noqa: F401  (register)
     grad_profile,
     jacobian,
     output_change,
+    samples,
     signal,
     symmetry,
     update_order,

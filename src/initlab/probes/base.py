@@ -29,6 +29,7 @@ from torch import nn
 from initlab.callbacks import STEP_EVENTS, Callback, TrainContext
 from initlab.frames import Tidy, row_dict
 from initlab.probes.table import select
+from initlab.probes.trace import first_samples
 from initlab.records import ProbeRow
 
 First = Annotated[int, Field(ge=0)]
@@ -75,6 +76,8 @@ class Probe(Tidy, Callback):
     """
 
     name: ClassVar[str]
+    task: ClassVar[str | None] = None
+    """The task of the runs this probe watches (:mod:`initlab.tasks`; None: any run)."""
 
     def __init__(self, *, first: int, every: int):
         self.schedule = Schedule(first, every)
@@ -97,7 +100,7 @@ class Probe(Tidy, Callback):
         :data:`EXAMPLE_SIZE` samples are kept); ``optimizer`` lets a probe read its state."""
         self.model, self.optimizer = model, optimizer
         if inputs is not None:
-            self.inputs = inputs[:EXAMPLE_SIZE].detach()
+            self.inputs = first_samples(inputs, EXAMPLE_SIZE)
         return self
 
     def record(self, step: int) -> list[ProbeRow]:
@@ -135,7 +138,7 @@ class Probe(Tidy, Callback):
     def _take_inputs(self, ctx: TrainContext) -> None:
         """Keep the first samples of the run's current batch as the example inputs, once."""
         if self.inputs is None and ctx.inputs is not None:
-            self.inputs = ctx.inputs[:EXAMPLE_SIZE].detach()
+            self.inputs = first_samples(ctx.inputs, EXAMPLE_SIZE)
 
     # -- callback plumbing ------------------------------------------------------------------------
 

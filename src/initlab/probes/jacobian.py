@@ -80,6 +80,7 @@ class JacobianProbe(Probe):
     """
 
     name = "jacobian"
+    task = "classify"  # the output differentiated with respect to one input tensor
 
     def __init__(
         self,
@@ -99,6 +100,11 @@ class JacobianProbe(Probe):
         model = self._attached()
         if self.inputs is None:
             raise RuntimeError("the jacobian probe needs a batch: attach(model, inputs=batch)")
+        if isinstance(self.inputs, tuple):
+            raise ConfigError(
+                "the jacobian probe differentiates the output with respect to one input tensor; this model "
+                f"takes {len(self.inputs)} inputs (a denoiser's x_t and t): use it on a classifier"
+            )
         x = self.inputs[: self.samples]
         rows, m = input_output_jacobian(
             model, x, max_outputs=self.max_outputs, projections=self.projections, seed=self.seed

@@ -47,7 +47,7 @@ from initlab.models.roles import WEIGHT_LAYER_TYPES, weight_layers
 from initlab.probes.base import Every, First, Probe, relative_change
 from initlab.probes.grad_dist import QUANTILE_NAMES, exact_quantiles
 from initlab.probes.registry import register_probe
-from initlab.probes.trace import is_probing, residual_blocks, trace_model
+from initlab.probes.trace import first_samples, is_probing, residual_blocks, trace_model
 from initlab.records import ProbeRow
 
 ACTIVATIONS: tuple[type[nn.Module], ...] = (
@@ -151,7 +151,7 @@ class SignalProbe(Probe):
     def _arm(self) -> None:
         model = self._attached()
         if self._blocks is None and self.inputs is not None:
-            self._blocks = residual_blocks(trace_model(model, self.inputs[:2]))
+            self._blocks = residual_blocks(trace_model(model, first_samples(self.inputs, 2)))
         modules = dict(model.named_modules())
         for name, module in modules.items():
             if isinstance(module, (*WEIGHT_LAYER_TYPES, *ACTIVATIONS)):

@@ -29,7 +29,7 @@ from initlab.models.roles import weight_layers
 from initlab.probes.base import Every, First, Probe
 from initlab.probes.grouping import group_rows, group_sizes
 from initlab.probes.registry import register_probe
-from initlab.probes.trace import trace_model
+from initlab.probes.trace import first_samples, trace_model
 from initlab.probes.units import UnitGraph
 from initlab.records import ProbeRow
 
@@ -179,7 +179,7 @@ class SymmetryProbe(Probe):
     def record(self, step: int) -> list[ProbeRow]:
         model = self._attached()
         if self.graph is None and self.inputs is not None:
-            self.graph = UnitGraph(model, trace_model(model, self.inputs[:TRACE_SAMPLES]))
+            self.graph = UnitGraph(model, trace_model(model, first_samples(self.inputs, TRACE_SAMPLES)))
         rows: list[ProbeRow] = []
         for name, module in weight_layers(model):
             verdict = self.verdict(name, module)

@@ -79,9 +79,10 @@ class Op:
 
 @dataclass
 class Trace:
-    """The logged forward pass: its input, output and ops, and each module's output."""
+    """The logged forward pass: its input (a tensor, or a tuple of the model's inputs), output and ops,
+    and each module's output."""
 
-    inputs: torch.Tensor
+    inputs: Any
     output: Any
     ops: list[Op] = field(default_factory=list)
     module_outputs: dict[str, Any] = field(default_factory=dict)
@@ -131,8 +132,22 @@ def preserved(model: nn.Module) -> Iterator[None]:
                 buffer.copy_(saved)
 
 
-def trace_model(model: nn.Module, inputs: torch.Tensor) -> Trace:
-    """Run ``model(inputs)`` once and log its ops (see the module docstring)."""
+def call_model(model: nn.Module, inputs: Any) -> Any:
+    """``model(inputs)``, or ``model(*inputs)`` for a tuple: a task whose model takes several inputs
+    (a denoiser's ``(x_t, t)``) hands them to probes as a tuple, in the order the model takes them."""
+    return model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+
+
+def first_samples(inputs: Any, count: int) -> Any:
+    """The first ``count`` samples of ``inputs`` (a tensor, or a tuple of them), detached."""
+    if isinstance(inputs, tuple):
+        return tuple(first_samples(part, count) for part in inputs)
+    return inputs[:count].detach()
+
+
+def trace_model(model: nn.Module, inputs: Any) -> Trace:
+    """Run ``model(inputs)`` (``model(*inputs)`` for a tuple) once and log its ops (see the module
+    docstring)."""
     trace = Trace(inputs=inputs, output=None)
     stack = [""]
     handles = []
@@ -156,7 +171,7 @@ def trace_model(model: nn.Module, inputs: torch.Tensor) -> Trace:
             handles.append(module.register_forward_hook(leave(name)))
     try:
         with preserved(model), torch.no_grad(), _Recorder(trace, stack):
-            trace.output = model(inputs)
+            trace.output = call_model(model, inputs)
     finally:
         for handle in handles:
             handle.remove()
@@ -166,7 +181,7 @@ def trace_model(model: nn.Module, inputs: torch.Tensor) -> Trace:
 def residual_blocks(trace: Trace) -> list[str]:
     """Modules that add two signals computed from the input (``x + f(x)``, ``shortcut(x) + f(x)``) in
     their own forward: the residual blocks, found from the trace whatever their class."""
-    tainted = {id(trace.inputs)}
+    tainted = {id(t) for t in tensors_in(trace.inputs)}
     blocks: dict[str, None] = {}
     for op in trace.ops:
         inputs = [t for t in tensors_in((op.args, op.kwargs)) if id(t) in tainted]

@@ -127,12 +127,18 @@ class UnitGraph:
         }
         self._labels: dict[int, torch.Tensor] = {}
         self._derived: set[int] = set()
-        self._labels[id(trace.inputs)] = _no_units(trace.inputs)
+        for t in tensors_in(trace.inputs):
+            self._labels[id(t)] = _no_units(t)
         for op in trace.ops:
             self._follow(op)
         for t in tensors_in(trace.output):
             self._break(self._label(t), "feeds the model's output (the loss treats each output differently)")
         del self._labels, self._derived
+        for block in self.blocks:  # a tied unit's slices are its root's: a swap moves them together
+            by_root: dict[int, list[int]] = {}
+            for unit in sorted(block.positions):
+                by_root.setdefault(self.root(unit), []).extend(block.positions[unit])
+            block.positions = by_root
 
     # -- union-find -------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from initlab.report import probe_sections  # noqa: F401  (registers the probes' 
 from initlab.report.build import PROBE_SECTIONS, build_report, metric_sections, report_store
 from initlab.report.claims import VERDICTS, Claim, Verdict
 from initlab.report.figures import plot_curves, plot_final, plot_metric_vs_param, png_bytes
-from initlab.report.html import ClaimsBlock, Details, FigureBlock, Report, Section, TableBlock, Text
+from initlab.report.html import ClaimsBlock, Details, FigureBlock, Link, Report, Section, TableBlock, Text
 from initlab.report.runs import Condition, StoredRun, group_conditions, load_runs
 from initlab.report.series import palette
 from initlab.report.stats import Interval, mean_ci, t_quantile
@@ -25,6 +25,7 @@ __all__ = [
     "Details",
     "FigureBlock",
     "Interval",
+    "Link",
     "Report",
     "Section",
     "StoredRun",

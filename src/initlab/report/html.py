@@ -52,6 +52,14 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A paragraph that links to another page (e.g. a related study's report, by relative path)."""
+
+    text: str
+    href: str
+
+
+@dataclass(frozen=True)
 class FigureBlock:
     """A figure, kept as PNG bytes; written as ``<name>.png`` and embedded in the page."""
 
@@ -104,7 +112,7 @@ class Details:
     open: bool = False
 
 
-Block = Text | FigureBlock | TableBlock | ClaimsBlock | Details
+Block = Text | Link | FigureBlock | TableBlock | ClaimsBlock | Details
 
 
 @dataclass
@@ -245,6 +253,8 @@ def _render_claims(block: ClaimsBlock) -> str:
 def _render_block(block: Block) -> str:
     if isinstance(block, Text):
         return f"<p>{html.escape(block.text)}</p>"
+    if isinstance(block, Link):
+        return f'<p><a href="{html.escape(block.href)}">{html.escape(block.text)}</a></p>'
     if isinstance(block, FigureBlock):
         return _render_figure(block)
     if isinstance(block, TableBlock):

@@ -9,7 +9,7 @@ registers the schemes, in this order (the order of ``initlab schemes``).
 """
 
 from initlab.schemes import classic, seed, residual, transformer, admin, torch_transformer  # noqa: F401, I001
-from initlab.schemes import zero, data_dependent, compose  # noqa: F401
+from initlab.schemes import zero, diffusion, data_dependent, compose  # noqa: F401
 from initlab.schemes.registry import SCHEMES, Paper, apply_init, register_scheme, takes_data
 
 __all__ = ["SCHEMES", "Paper", "apply_init", "register_scheme", "takes_data"]

@@ -6,6 +6,7 @@ from initlab.studies import (  # noqa: F401  (register the studies)
     residual_zero,
     signal_depth,
     update_order,
+    zero_module,
     zero_symmetry,
 )
 from initlab.studies.base import (

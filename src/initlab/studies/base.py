@@ -69,6 +69,9 @@ class Study:
     """The preset's sweeps as sweep-spec tables (``base``, ``axes``, ``zip``); named by the study."""
     analyze: Callable[[StudyRuns], Analysis]
     metric: str = "test_accuracy"
+    prepare: Callable[[Preset], None] | None = None
+    """Run once before the preset's sweeps (e.g. train what every run reads, so that parallel workers
+    do not each train it)."""
 
     def __call__(self, data: StudyRuns) -> Analysis:
         """The study's analysis of its stored runs (a study is the callable its catalogue holds)."""
@@ -128,6 +131,8 @@ def run_study(
     study = get_study(name)
     specs = study.specs(preset, parts)
     configs = [config for spec in specs for config in expand(spec)]
+    if study.prepare is not None:
+        study.prepare(preset)
     return run_sweep(
         configs,
         store,

@@ -8,12 +8,14 @@ assuming class labels, so a new task is one class registered in ``TASKS``.
 
 from initlab.tasks.base import TASKS, Batch, Task, register_task, task_for
 from initlab.tasks.classify import Classify, cross_entropy
+from initlab.tasks.denoise import Denoise
 from initlab.tasks.language_model import LanguageModel
 
 __all__ = [
     "TASKS",
     "Batch",
     "Classify",
+    "Denoise",
     "LanguageModel",
     "Task",
     "cross_entropy",

@@ -61,6 +61,11 @@ class Task(ABC):
     def evaluate(self, model: nn.Module, data: Dataset, batch_size: int) -> dict[str, float]:
         """The metrics of ``model`` on ``data`` in eval mode, ``loss`` among them."""
 
+    def classifiers(self) -> list[str]:
+        """The datasets whose feature classifier (:mod:`initlab.tasks.frechet`) ``evaluate`` reads;
+        ``prepare_run`` has each trained first. None by default."""
+        return []
+
 
 TASKS: dict[str, type[Task]] = {}
 """The tasks by name."""

@@ -30,6 +30,7 @@ from initlab.tasks import Batch, Task, task_for
 from initlab.train.augment import channel_stats
 from initlab.train.corpus_splits import CorpusSplits, corpus_splits
 from initlab.train.device import resolve_device, uses_channels_last
+from initlab.train.features import ensure_feature_classifier
 from initlab.train.optim import make_optimizer, make_scheduler
 from initlab.train.resolve import resolve_config
 from initlab.train.seeding import derive_seed, generator
@@ -234,12 +235,15 @@ def prepare_run(
     model: nn.Module | None = None,
     splits: RunData | None = None,
     download: bool = False,
+    evaluates: bool = True,
 ) -> RunSetup:
     """The setup of ``config``'s run: resolved config, splits, initialized model, device.
 
     ``model`` is a module the caller built, trained instead of the config's registered model: the
     config's init scheme is still applied to it, and the recorded config says what it is
-    (:func:`module_record`). ``splits`` reuses data already loaded for this config.
+    (:func:`module_record`). ``splits`` reuses data already loaded for this config. The feature
+    classifiers the task's evaluation reads are trained first if missing, unless ``evaluates`` is
+    False (a caller that never evaluates, such as ``initlab inspect``).
     Bad input (unknown names, missing data, a model that does not fit) raises here, before any record.
     """
     if model is not None:
@@ -252,4 +256,7 @@ def prepare_run(
         model = build_initialized_model(config, splits.full.input_shape, splits.full.num_classes, data)
     else:
         initialize(config, model, data)
-    return RunSetup(config, splits, model, device, task_for(config, model, splits.full))
+    task = task_for(config, model, splits.full)
+    for dataset in task.classifiers() if evaluates else []:
+        ensure_feature_classifier(dataset, config.dataset_params, download=download)
+    return RunSetup(config, splits, model, device, task)

@@ -76,7 +76,9 @@ def inspect(
         "device": device,
     }
     setup = prepare_run(
-        load_config(None, {k: v for k, v in flags.items() if v is not None}), download=download
+        load_config(None, {k: v for k, v in flags.items() if v is not None}),
+        download=download,
+        evaluates=False,
     )
     cfg = setup.config
     net, train_set, _, _ = setup.place()
@@ -89,9 +91,9 @@ def inspect(
         "signal": SignalProbe(first=count, every=0),
         "grad-profile": GradProfileProbe(first=1, every=0),
         "output-change": OutputChangeProbe(first=1, every=0),
+        "jacobian": JacobianProbe(),
     }
-    if batches[0][0].is_floating_point():  # token ids have no input-output Jacobian
-        probes["jacobian"] = JacobianProbe()
+    probes = {name: p for name, p in probes.items() if p.task in (None, setup.task.name)}
     optimizer, scheduler = setup.optimizer(net.parameters()) if steps_ else (None, None)
     with setup.dropout_stream():
         run_probes(
@@ -105,7 +107,7 @@ def inspect(
         )
     size = sum(p.numel() for p in net.parameters())
     console.print(
-        f"[bold]{cfg.label()}[/] on a {cfg.dataset} batch of {len(batches[0][0])}: {size:,} parameters, "
+        f"[bold]{cfg.label()}[/] on a {cfg.dataset} batch of {len(batches[0][1])}: {size:,} parameters, "
         f"{steps_} training step{'s' if steps_ != 1 else ''} ({cfg.optimizer}, lr {cfg.lr:g})",
         highlight=False,
     )
@@ -118,7 +120,7 @@ def inspect(
         _update_order_table(probes["update-order"])
     jac = at_step(probes["jacobian"].rows, 0).get("model", {}) if "jacobian" in probes else {}
     if "jacobian" not in probes:
-        console.print("input-output Jacobian: not defined for token-id inputs", highlight=False)
+        console.print(f"input-output Jacobian: not defined for the {setup.task.name} task", highlight=False)
     elif jac:
         console.print(
             f"input-output Jacobian at init ({probes['jacobian'].samples} samples, eval mode): "

@@ -17,7 +17,7 @@ from initlab.train import Callback, TrainContext, load_splits, resolve_config, t
 from initlab.train.device import resolve_device
 from initlab.train.optim import total_steps
 
-SUMMARY_METRICS = ("accuracy", "bpc", "loss")
+SUMMARY_METRICS = ("accuracy", "bpc", "loss", "frechet_distance")
 """The test metrics the summary line prints, those the run recorded, in this order."""
 
 
@@ -56,6 +56,9 @@ def run(
     init_param: list[str] = typer.Option(None, "--init-param", help="Scheme param key=value (repeatable)."),
     model_param: list[str] = typer.Option(None, "--model-param", help="Model param key=value (repeatable)."),
     dataset_param: list[str] = typer.Option(None, "--dataset-param", help="Dataset param key=value."),
+    task_param: list[str] = typer.Option(
+        None, "--task-param", help="Task param key=value (the denoiser: sample_count=..., ...)."
+    ),
     optimizer: str = typer.Option(None, help="sgd | adam | adamw."),
     lr: float = typer.Option(None, help="Learning rate."),
     momentum: float = typer.Option(None, help="SGD momentum."),
@@ -91,6 +94,7 @@ def run(
         "init_params": parse_params(init_param),
         "model_params": parse_params(model_param),
         "dataset_params": parse_params(dataset_param),
+        "task_params": parse_params(task_param),
         "optimizer": optimizer,
         "lr": lr,
         "momentum": momentum,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from initlab.report import Condition, Section, TableBlock, Text
+from initlab.report import Condition, Link, Section, TableBlock, Text
 from initlab.studies.base import Analysis, StudyRuns
 from initlab.studies.residual_zero.claims import setting_claims
 from initlab.studies.residual_zero.facts import Facts, SettingFacts, setting_label
@@ -129,5 +129,11 @@ def analyze(data: StudyRuns) -> Analysis:
         ],
     )
     groups = {s.label: with_twins_noted([f.condition for f in s.conditions.values()]) for s in settings}
-    lead = [Section("Answer to the question", [Text(p) for p in words])]
+    diffusion = Link(
+        "The same question where it was asked, on improved-diffusion's U-Net (GroupNorm, SiLU, a timestep "
+        "embedding, attention, a denoising loss): the zero-module study's report "
+        f"(initlab study run zero-module --preset {data.preset})",
+        f"../zero-module-{data.preset}/report.html",
+    )
+    lead = [Section("Answer to the question", [*(Text(p) for p in words), diffusion])]
     return Analysis(claims, [*symmetry_sections(every), order], groups, lead)
