@@ -116,5 +116,20 @@ def test_initlab_run_and_inspect_train_and_look_at_a_denoiser(
         assert record.config["task_params"] == {"sample_count": 0, "eval_size": 64}
     status = main(["inspect", *common, "--steps", "2"])
     out = capsys.readouterr().out
-    assert status == 0 and "digits batch of 128" in out and "out.2" in out and "Jacobian" not in out
+    assert status == 0, capsys.readouterr().err
+    assert "digits batch of 128" in out and "out.2" in out and "Jacobian at init" not in out
     assert not (tmp_path / "cache").exists()  # inspect never evaluates: no classifier was trained
+
+
+def test_the_depth_probes_read_a_denoiser_through_its_x_t_and_t() -> None:
+    """output-change, grad-profile and coord-check on (x_t, t) inputs: under zero-module the output
+    is exactly zero at init, so the perturbation moves nothing at step 0; the first update (the output
+    conv's, the only layer with a gradient at step 0) changes the output."""
+    probes = {name: {"first": 2, "every": 0} for name in ("output-change", "grad-profile", "coord-check")}
+    result = train(config(probes=probes))
+    rows = {(r.step, r.name): r.value for r in result.probes["output-change"].rows if r.layer == "model"}
+    assert rows[(0, "output_sq")] == 0.0 and rows[(0, "perturbation_change")] == 0.0
+    assert rows[(1, "update_change")] > 0.0
+    grads = [r for r in result.probes["grad-profile"].rows if r.name == "grad_norm" and r.step == 0]
+    assert len(grads) > 10 and [r.layer for r in grads if r.value > 0] == ["out.2"]  # the output conv only
+    assert {r.step for r in result.probes["coord-check"].rows} == {0, 1}

@@ -47,7 +47,7 @@ from initlab.probes.base import Every, First, Probe, relative_change
 from initlab.probes.depth import layer_groups
 from initlab.probes.jacobian import eval_mode
 from initlab.probes.registry import register_probe
-from initlab.probes.trace import preserved
+from initlab.probes.trace import call_model, first_samples, preserved
 from initlab.records import ProbeRow
 
 
@@ -111,7 +111,7 @@ class OutputChangeProbe(Probe):
         """Watch ``model``; ``inputs`` (its first ``samples``) are the batch every record uses."""
         super().attach(model, optimizer=optimizer)
         if inputs is not None:
-            self.inputs = inputs[: self.samples].detach()
+            self.inputs = first_samples(inputs, self.samples)
             self._before = self.outputs()
         return self
 
@@ -125,7 +125,7 @@ class OutputChangeProbe(Probe):
         if self.inputs is None:
             raise RuntimeError("the output-change probe needs a batch: attach(model, inputs=batch)")
         with eval_mode(model), preserved(model), torch.no_grad():
-            return model(self.inputs).detach()
+            return call_model(model, self.inputs).detach()
 
     def record(self, step: int) -> list[ProbeRow]:
         now = self.outputs()
@@ -201,7 +201,7 @@ class OutputChangeProbe(Probe):
     def on_step_start(self, ctx: TrainContext) -> None:
         if self.schedule(ctx.step) and ctx.inputs is not None:
             if self.batch == "step" or self.inputs is None:
-                self.inputs = ctx.inputs[: self.samples].detach()
+                self.inputs = first_samples(ctx.inputs, self.samples)
             self._before = self.outputs()
             self._perturbation_rows(ctx.step, self._before)
 
