@@ -178,6 +178,19 @@ def test_the_amplification_and_clone_verdicts_follow_the_data(study: tuple[Path,
     assert "grows about linearly" in text.amplification_text(
         claims
     ) and "much slower" in text.amplification_text(claims)
+    # the first Adam update: DeepNorm's 100× smaller than post-LN's at the deepest depth, then as large
+    damped = [
+        replace(
+            f, update_change=1e-4 * (1 + 0.01 * f.seed) if f.variant == "deepnorm" else 1e-2 + 1e-4 * f.seed
+        )
+        if f.part == "amplification"
+        else f
+        for f in shaped
+    ]
+    assert len([f for f in damped if f.part == "amplification" and f.depth == 4]) == 4 * 2
+    first = claims_of(damped)["first-update/deepnorm"]
+    assert first.numbers["post-LN / it"] == pytest.approx(100, rel=0.05)
+    assert first.verdict == "inconclusive"  # 2 seeds: too few for an interval
     constant = [replace(f, output_change=1e-6) if f.part == "amplification" else f for f in shaped]
     assert claims_of(constant)["amplification/post-ln"].verdict == "fails"
     # copies that differ at step 0 are not copies; copies that never move do not separate

@@ -4,6 +4,9 @@ validation bpc per evaluated step, whether it diverged, and the instruments' num
 * ``output_change``: the ``output-change`` probe's ``perturbation_change_relative`` at step 0,
   E‖F(x, W + δ) − F(x, W)‖² / E‖F(x, W)‖² for a random δ of relative size 10⁻³ per tensor (Admin's
   amplification, Liu et al. 2020, arXiv 2004.08249, §4);
+* ``update_change``: the same probe's ``update_change_relative`` at step 0, E‖F(x, W₁) − F(x, W₀)‖² /
+  E‖F(x, W₀)‖² for the first Adam update W₀ → W₁ (the model update DeepNorm bounds, Wang et al. 2022,
+  arXiv 2203.00555, §4);
 * ``layer_grad``: per transformer layer l, ‖∂L/∂θ_l‖₂ at step 0 over both of its residual blocks,
   √(Σ_g grad_norm_g²) over the ``grad-profile`` groups marked with layer l;
 * ``weight_norms``: per recorded step, every ``grad-profile`` group's ‖θ_g‖₂ (the clones part).
@@ -40,6 +43,7 @@ class RunFacts:
     """Validation bpc per evaluated step."""
     diverged: bool
     output_change: float | None = None
+    update_change: float | None = None
     layer_grad: dict[int, float] = field(default_factory=dict)
     weight_norms: dict[int, dict[str, float]] = field(default_factory=dict)
     """Step → group → ‖θ_g‖₂."""
@@ -63,9 +67,7 @@ class RunFacts:
 
 def run_facts(store: Store, run: StoredRun, variant: str) -> RunFacts:
     config = run.record.config
-    change = [
-        r.value for _, r in store.probe_rows(run.id, "output-change", name="perturbation_change_relative")
-    ]
+    changes = {r.name: r.value for _, r in store.probe_rows(run.id, "output-change") if r.step == 0}
     profile = store.probe_rows(run.id, "grad-profile")
     layers = {r.layer: int(r.value) for _, r in profile if r.name == "layer"}
     squares: dict[int, float] = {}
@@ -83,7 +85,8 @@ def run_facts(store: Store, run: StoredRun, variant: str) -> RunFacts:
         warmup=int(config.get("warmup_steps") or 0),
         bpc={s: v for s, v in run.series(METRIC, x="step").items() if s is not None},
         diverged=run.status == "diverged",
-        output_change=change[0] if change else None,
+        output_change=changes.get("perturbation_change_relative"),
+        update_change=changes.get("update_change_relative"),
         layer_grad={layer: math.sqrt(sq) for layer, sq in sorted(squares.items())},
         weight_norms=norms,
     )

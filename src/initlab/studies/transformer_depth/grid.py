@@ -58,6 +58,9 @@ VARIANTS: dict[str, Variant] = {
 }
 #: The schemes of claim 3, each trained without warm-up at the deepest depth.
 SCHEMES = ("deepnorm", "admin", "t-fixup", "rezero", "ds-init")
+#: The clones part records the weight norms on its first steps 0 … CLONE_FIRST − 1 (how fast the copies
+#: separate), then every ``clone_every`` steps.
+CLONE_FIRST = 4
 #: The variants whose output change and gradient profile are measured at init across depths.
 AMPLIFIED = ("post-ln", "pre-ln", "deepnorm", "normformer")
 
@@ -82,7 +85,7 @@ class Sizes:
     amplified_depths: tuple[int, ...]
     amplified_seeds: int
     clone_every: int
-    """Steps between the clones part's weight-norm records."""
+    """Steps between the clones part's weight-norm records after its first :data:`CLONE_FIRST`."""
 
     @property
     def deepest(self) -> int:
@@ -159,7 +162,7 @@ def sweeps(preset: Preset) -> list[dict[str, Any]]:
     clones = {
         **train,
         "model_params": {**train["model_params"], "depth": s.clone_depth},
-        "probes": {"grad-profile": {"first": 1, "every": s.clone_every}},
+        "probes": {"grad-profile": {"first": CLONE_FIRST, "every": s.clone_every}},
     }
     amplified = {
         **_base(s, 1, None),

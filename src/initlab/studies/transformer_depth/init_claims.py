@@ -3,7 +3,10 @@
 4. ``amplification/post-ln``: the output change at init grows about linearly with depth for post-LN
    (Liu et al. 2020, arXiv 2004.08249, Thm. 2: O(N)): the log-log slope's 95% interval lies inside
    [:data:`LINEAR_LOW`, :data:`LINEAR_HIGH`]; ``amplification/<v>`` for pre-LN and DeepNorm: it grows
-   much more slowly, post-LN's slope minus theirs above :data:`MUCH_SLOWER` (:mod:`.growth`).
+   much more slowly, post-LN's slope minus theirs above :data:`MUCH_SLOWER` (:mod:`.growth`);
+   ``first-update/<v>``: at the deepest depth, the first Adam update moves the output of pre-LN and
+   DeepNorm less than post-LN's (Welch interval of the log difference above 0; DeepNorm's bounded
+   model update, Wang et al. 2022, arXiv 2203.00555, §4).
 5. ``grad-mismatch/pre-ln``: at init, pre-LN's first layer gets a larger gradient norm than its last
    (NormFormer, Shleifer et al. 2021, arXiv 2110.09456, Fig. 2): the geometric mean of
    ‖g_1‖/‖g_L‖ over seeds with the t interval of its log above 1 (intervals from 4 seeds);
@@ -83,6 +86,43 @@ def amplification_claims(facts: Sequence[RunFacts]) -> list[Claim]:
     return claims
 
 
+def first_update_claims(facts: Sequence[RunFacts]) -> list[Claim]:
+    amplified = where(facts, part="amplification")
+    if not amplified:
+        return []
+    deepest = max(depths_of(amplified))
+
+    def logs(variant: str) -> list[float]:
+        runs = where(amplified, variant=variant, depth=deepest)
+        return [math.log(f.update_change) for f in runs if f.update_change]
+
+    post = logs("post-ln")
+    claims = []
+    for variant in ("pre-ln", "deepnorm"):
+        mine = logs(variant)
+        if not post or not mine:
+            continue
+        diff = difference_ci(post, mine)
+        if min(len(post), len(mine)) < MIN_INTERVAL_N:
+            diff = Difference(diff.estimate, math.nan, math.nan, diff.level)
+        claims.append(
+            Claim(
+                f"first-update/{variant}",
+                f"at depth {deepest}, the first Adam update changes {variant}'s output less than post-LN's "
+                "(relative E‖ΔF‖², Welch 95% CI of the log difference above 0)",
+                above(diff.low, diff.high, 0.0),
+                {
+                    "change": math.exp(float(np.mean(mine))),
+                    "post-LN change": math.exp(float(np.mean(post))),
+                    "post-LN / it": math.exp(diff.estimate),
+                    "ci low": math.exp(diff.low),
+                    "ci high": math.exp(diff.high),
+                },
+            )
+        )
+    return claims
+
+
 def log_mismatch(run: RunFacts) -> float | None:
     """log(‖g_1‖/‖g_L‖) at step 0 (None: unrecorded)."""
     grads = run.layer_grad
@@ -146,8 +186,9 @@ def spreads(run: RunFacts) -> dict[int, float]:
 
 
 def separation_step(run: RunFacts) -> int | None:
-    """The first recorded step at which the layers' spread exceeds :data:`SEPARATED` (None: never)."""
-    return next((s for s, v in spreads(run).items() if v > SEPARATED), None)
+    """The first recorded step at which the layers are no longer exact copies, their spread above 0
+    (None: never)."""
+    return next((s for s, v in spreads(run).items() if v > 0), None)
 
 
 def clone_claims(facts: Sequence[RunFacts]) -> list[Claim]:
@@ -214,4 +255,9 @@ def clone_claims(facts: Sequence[RunFacts]) -> list[Claim]:
 
 
 def init_claims(facts: Sequence[RunFacts]) -> list[Claim]:
-    return [*amplification_claims(facts), *mismatch_claims(facts), *clone_claims(facts)]
+    return [
+        *amplification_claims(facts),
+        *first_update_claims(facts),
+        *mismatch_claims(facts),
+        *clone_claims(facts),
+    ]

@@ -38,14 +38,15 @@ def final_table(facts: Sequence[RunFacts]) -> Table:
 
 
 def init_table(facts: Sequence[RunFacts]) -> Table:
-    """Per amplified variant and depth: the mean relative output change and the gradient ratio
-    ‖g_1‖/‖g_L‖ at init (geometric means over seeds)."""
+    """Per amplified variant and depth: the relative output change for a random perturbation and for the
+    first Adam update, and the gradient ratio ‖g_1‖/‖g_L‖ at init (geometric means over seeds)."""
     amplified = where(facts, part="amplification")
     rows = []
     for variant in dict.fromkeys(f.variant for f in amplified):
         for depth in sorted({f.depth for f in where(amplified, variant=variant)}):
             mine = where(amplified, variant=variant, depth=depth)
             changes = [f.output_change for f in mine if f.output_change]
+            updates = [f.update_change for f in mine if f.update_change]
             logs = [x for f in mine if (x := log_mismatch(f)) is not None]
             rows.append(
                 {
@@ -53,6 +54,7 @@ def init_table(facts: Sequence[RunFacts]) -> Table:
                     "depth": depth,
                     "seeds": len(mine),
                     "output change": float(np.exp(np.mean(np.log(changes)))) if changes else math.nan,
+                    "first-update change": float(np.exp(np.mean(np.log(updates)))) if updates else math.nan,
                     "‖g_1‖/‖g_L‖": math.exp(float(np.mean(logs))) if logs else math.nan,
                 }
             )

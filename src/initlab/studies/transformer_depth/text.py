@@ -82,7 +82,22 @@ def amplification_text(claims: Claims) -> str:
         for name, c in claims.items()
         if name.startswith("amplification/") and name != "amplification/post-ln"
     ]
-    return head + (f"; {', '.join(others)}." if others else ".")
+    updates = [
+        f"{name.split('/')[1]} {_num(c.numbers['post-LN / it'], '.1f')}× less"
+        if c.verdict == "holds"
+        else f"{name.split('/')[1]} not less ({_num(c.numbers['post-LN / it'], '.2f')}×)"
+        if c.verdict == "fails"
+        else f"{name.split('/')[1]} undecided ({_num(c.numbers['post-LN / it'], '.2f')}×)"
+        for name, c in claims.items()
+        if name.startswith("first-update/")
+    ]
+    tail = (
+        f" The first Adam update moves the output, against post-LN's at the deepest depth: "
+        f"{', '.join(updates)}."
+        if updates
+        else ""
+    )
+    return head + (f"; {', '.join(others)}." if others else ".") + tail
 
 
 def mismatch_text(claims: Claims) -> str:
@@ -110,6 +125,11 @@ def mismatch_text(claims: Claims) -> str:
     return f"{head}; {tail} ({_num(normformer.numbers['ratio'])}×)."
 
 
+def _steps(value: float | int | str) -> str:
+    """Steps to the target in words: ``125 steps`` or ``never``."""
+    return f"{_num(value, '.0f')} steps" if isinstance(value, float | int) else str(value)
+
+
 def rezero_text(claims: Claims) -> str:
     """Claim 6: ReZero's steps to the target against pre-LN and post-LN."""
     mine = [c for name, c in claims.items() if name.startswith("rezero-faster/")]
@@ -121,10 +141,8 @@ def rezero_text(claims: Claims) -> str:
         word = {"holds": "faster than", "fails": "not faster than", "inconclusive": "undecided against"}[
             c.verdict
         ]
-        parts.append(
-            f"{word} {other} ({_num(c.numbers['ReZero steps'], '.0f')} against "
-            f"{_num(c.numbers[f'{other} steps'], '.0f')} steps)"
-        )
+        rezero, theirs = _steps(c.numbers["ReZero steps"]), _steps(c.numbers[f"{other} steps"])
+        parts.append(f"{word} {other} (ReZero {rezero}, {other} {theirs})")
     return f"To the target bpc, ReZero is {'; '.join(parts)}."
 
 
@@ -140,7 +158,8 @@ def clones_text(claims: Claims) -> str:
     )
     step = apart.numbers["first step apart"]
     second = {
-        "holds": f"they separate in training (first measurably apart at step {_num(step, '.0f')})",
+        "holds": f"they separate in training (no longer copies from step {_num(step, '.0f')}, relative "
+        f"norm spread {_num(apart.numbers['final spread'], '.3f')} at the end)",
         "fails": "they stay identical through training",
         "inconclusive": "whether they separate is undecided",
     }[apart.verdict]
