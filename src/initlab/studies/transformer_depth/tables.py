@@ -39,7 +39,9 @@ def final_table(facts: Sequence[RunFacts]) -> Table:
 
 def init_table(facts: Sequence[RunFacts]) -> Table:
     """Per amplified variant and depth: the relative output change for a random perturbation and for the
-    first Adam update, and the gradient ratio ‖g_1‖/‖g_L‖ at init (geometric means over seeds)."""
+    first Adam update, the gradient ratio ‖g_1‖/‖g_L‖ and the last layer's gradient norm ‖g_L‖ at init
+    (Xiong et al. 2020, Thm. 1: O(1) in depth for post-LN, O(1/√L) for pre-LN); geometric means over
+    seeds."""
     amplified = where(facts, part="amplification")
     rows = []
     for variant in dict.fromkeys(f.variant for f in amplified):
@@ -48,6 +50,7 @@ def init_table(facts: Sequence[RunFacts]) -> Table:
             changes = [f.output_change for f in mine if f.output_change]
             updates = [f.update_change for f in mine if f.update_change]
             logs = [x for f in mine if (x := log_mismatch(f)) is not None]
+            last = [f.layer_grad[max(f.layer_grad)] for f in mine if f.layer_grad]
             rows.append(
                 {
                     "variant": variant,
@@ -56,6 +59,7 @@ def init_table(facts: Sequence[RunFacts]) -> Table:
                     "output change": float(np.exp(np.mean(np.log(changes)))) if changes else math.nan,
                     "first-update change": float(np.exp(np.mean(np.log(updates)))) if updates else math.nan,
                     "‖g_1‖/‖g_L‖": math.exp(float(np.mean(logs))) if logs else math.nan,
+                    "‖g_L‖": float(np.exp(np.mean(np.log(last)))) if last else math.nan,
                 }
             )
     return Table.from_rows(rows)
