@@ -154,6 +154,20 @@ def test_the_verdicts_and_words_change_when_the_data_does(study: tuple[Path, str
     assert "does not rescue it at any failing depth (2)" in text.post_ln_text(claims)
     assert claims["trains-without-warmup/deepnorm"].verdict == "fails"
     assert "fail: deepnorm" in text.scheme_text(claims)
+    # ReZero under 4.0 bpc at step 2, pre-LN only at the end, post-LN never; then ReZero never
+    paced = [
+        replace(f, bpc={0: 6.0, 2: 3.9, 4: 3.8})
+        if f.variant == "rezero"
+        else replace(f, bpc={0: 6.0, 2: 4.5, 4: 4.2 if f.variant == "post-ln" else 3.9})
+        for f in facts
+    ]
+    claims = claims_of(paced)
+    assert claims["rezero-faster/post-ln"].verdict == "holds"
+    assert claims["rezero-faster/pre-ln"].numbers["ratio"] == pytest.approx(2 / 4)
+    assert claims["rezero-faster/pre-ln"].verdict == "inconclusive"  # 1 seed: no interval
+    assert "faster than post-ln (ReZero 2 steps, post-ln never)" in text.rezero_text(claims)
+    slow = [replace(f, bpc={0: 6.0, 4: 4.5}) if f.variant == "rezero" else f for f in paced]
+    assert claims_of(slow)["rezero-faster/pre-ln"].verdict == "fails"
     # post-LN trains everywhere: Xiong's effect absent
     flat = [replace(f, diverged=False, bpc={**f.bpc, max(f.bpc): 3.6}) for f in facts]
     assert claims_of(flat)["post-ln-fails-with-depth"].verdict == "fails"

@@ -151,12 +151,13 @@ def rezero_claims(facts: Sequence[RunFacts]) -> list[Claim]:
         their_reached = [s for s in theirs if s is not None]
         ratio = float(np.mean(reached) / np.mean(their_reached)) if reached and their_reached else math.nan
         low = high = math.nan
+        every_reached = (len(reached), len(their_reached)) == (len(mine), len(theirs))
         verdict: Verdict = "inconclusive"
         if runs and len(reached) == len(mine) and not their_reached:
             verdict = "holds"
         elif runs and not reached and len(their_reached) == len(theirs):
             verdict = "fails"
-        elif len(reached) == len(mine) >= MIN_SEEDS_FOR_RATIO and len(their_reached) == len(theirs) >= 4:
+        elif every_reached and min(len(mine), len(theirs)) >= MIN_SEEDS_FOR_RATIO:
             diff = difference_ci(list(np.log(reached)), list(np.log(their_reached)))
             low, high = math.exp(diff.low), math.exp(diff.high)
             verdict = below(low, high, 1.0)
