@@ -21,12 +21,12 @@ The package: :mod:`.grid`, :mod:`.facts`, :mod:`.outcome`, :mod:`.growth`, :mod:
 
 from __future__ import annotations
 
-from initlab.report import Claim, FigureBlock, Section, TableBlock, Text, group_conditions
+from initlab.report import Claim, Condition, FigureBlock, Section, TableBlock, Text, group_conditions
 from initlab.studies.base import Analysis, Study, StudyRuns, register_study
 from initlab.studies.transformer_depth import figures, tables, text
 from initlab.studies.transformer_depth.claims import TARGET_BPC, training_claims
 from initlab.studies.transformer_depth.facts import RunFacts, study_facts, training
-from initlab.studies.transformer_depth.grid import sweeps
+from initlab.studies.transformer_depth.grid import SCHEMES, sweeps
 from initlab.studies.transformer_depth.init_claims import SEPARATED, init_claims
 from initlab.studies.transformer_depth.outcome import TRAINED_BPC, WORSE_BY
 
@@ -38,10 +38,25 @@ def analyze(data: StudyRuns) -> Analysis:
     claims = [*training_claims(facts), *init_claims(facts)]
     return Analysis(
         claims,
-        groups={"": group_conditions([f.run for f in training(facts)])},
+        groups=curve_groups(facts),
         lead=sections(facts, {c.name: c for c in claims}),
         fold_probes=True,
     )
+
+
+def curve_groups(facts: list[RunFacts]) -> dict[str, list[Condition]]:
+    """The trained runs' curves in three groups (post-LN and pre-LN by depth, the schemes, the copies),
+    so that each figure's labels name only what differs inside it."""
+    parts = {
+        "post-LN and pre-LN": ("post-ln", "pre-ln"),
+        "schemes at the deepest depth": (*SCHEMES, "normformer", "gpt2", "normal-0.02"),
+        "nn.TransformerEncoder": ("torch-clones", "torch-reset"),
+    }
+    groups = {
+        name: group_conditions([f.run for f in training(facts) if f.variant in variants])
+        for name, variants in parts.items()
+    }
+    return {name: members for name, members in groups.items() if members}
 
 
 def sections(facts: list[RunFacts], claims: dict[str, Claim]) -> list[Section]:
