@@ -51,7 +51,7 @@ def blobs_study(monkeypatch: pytest.MonkeyPatch) -> Study:
 def test_list_names_every_study_with_its_run_counts(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, "study", "list")
     assert status == 0
-    assert len(STUDIES) == 7
+    assert len(STUDIES) == 8
     for study in (entry.fn for entry in STUDIES):
         quick = sum(len(expand(s)) for s in study.specs("quick"))
         assert study.name in out and f"quick {quick} runs" in out

@@ -5,6 +5,7 @@ from initlab.studies import (  # noqa: F401  (register the studies)
     rank_gap,
     residual_zero,
     signal_depth,
+    transformer_depth,
     update_order,
     zero_module,
     zero_symmetry,
