@@ -75,6 +75,8 @@ class Probe(Tidy, Callback):
     """
 
     name: ClassVar[str]
+    keyless_defaults: ClassVar[tuple[str, ...]] = ()
+    """Params added after runs were stored: left out of the run key at their defaults."""
 
     def __init__(self, *, first: int, every: int):
         self.schedule = Schedule(first, every)
