@@ -37,6 +37,7 @@ LATER_FIELDS: Mapping[str, Any] = {
     "eval_every": None,
     "boost_steps": 0,
     "boost": 1.0,
+    "compile": False,
 }
 
 
@@ -94,6 +95,10 @@ class RunConfig(BaseModel):
     """Record the mean training loss every this many steps."""
     eval_every: PositiveInt | None = None
     """Also evaluate every this many steps inside an epoch (None: at the end of each epoch only)."""
+    compile: bool = False
+    """Train through ``torch.compile(model)`` (the loop's forward and backward; evaluation and probes
+    see the module itself): the same numbers up to float rounding (kernels fused in another order), so
+    part of the run key when true. Measured in ``benchmarks/step_speed.py``."""
     probes: dict[str, dict[str, Any]] = {}
     """Instruments to attach, by name, with their params (see ``initlab.probes.PROBES``)."""
 
