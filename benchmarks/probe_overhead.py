@@ -20,6 +20,14 @@ cadence, ``rank=False`` drops them); exact gradient quantiles need about thirty 
 the 392,000-element first-layer gradient (1.2–1.8 ms); grouping and verdict take 0.4–0.9 ms, the
 update order five passes (0.35–0.45 ms).
 
+Issue 14's targets (``--targets``: only those settings; one run of ``--steps 40 --repeats 7``, the
+machine shared with three sessions running studies, no probes 5.7 ms/step): the three every step
+without the rank 1.69 exact, 1.59 with ``grad-dist``'s ``sample=16384`` (target 1.10); with the rank
+every 10 steps 2.64 with the SVDs, 2.27 with ``symmetry``'s ``rank_method="gram"`` (target 1.25);
+attached but off 1.03 (range 0.80–1.29: noise). Alone, a grad-dist record takes 2.0 ms exact and
+1.0 ms sampled, the ranks of both weights 39 ms by SVD and 26 ms by the Gram matrix, a symmetry record
+without rank 1.2 ms and an update-order record 0.5 ms: neither target is met on this 5–6 ms step.
+
 The depth instruments (one run of ``--steps 40 --repeats 5``, no probes 5.65 ms/step): grad-profile
 every step 1.10 (+0.58 ms), coord-check every step 1.08 (+0.49 ms), output-change every step 1.80
 (+4.5 ms: three forward passes of 32 samples, a copy of the parameters and a Gaussian draw the size

@@ -25,7 +25,9 @@ bounds the sample's empirical CDF G: P(sup|G − F| > ε) ≤ 2·exp(−2kε²).
 value reported for quantile q therefore lies between the exact quantiles at q − ε' and q + ε',
 ε' = sqrt(ln(2/δ)/(2k)) + 1/k (the 1/k: the interpolation between neighbouring sample order
 statistics), i.e. its rank in the full gradient is within ±ε'·n of q·n (:func:`quantile_rank_error`;
-k = 16,384, δ = 10⁻³: ε' = 0.0153). On the MNIST MLP this takes a record from about 1.5 ms to 0.4 ms.
+k = 16,384, δ = 10⁻³: ε' = 0.0153). On the MNIST MLP (one CPU thread, shared machine) this takes a
+record from about 2.0 ms to 1.0 ms, most of what is left being the sort of the sample and the three
+exact passes (``benchmarks/probe_overhead.py``).
 ``sample=0`` (the default) keeps every quantile exact; on CUDA they are exact whatever ``sample``
 (a sort of the whole gradient is cheap there).
 """
