@@ -20,6 +20,14 @@ cadence, ``rank=False`` drops them); exact gradient quantiles need about thirty 
 the 392,000-element first-layer gradient (1.2–1.8 ms); grouping and verdict take 0.4–0.9 ms, the
 update order five passes (0.35–0.45 ms).
 
+Issue 14's targets (``--targets``: only those settings; one run of ``--steps 40 --repeats 7``, the
+machine shared with three sessions running studies, no probes 5.7 ms/step): the three every step
+without the rank 1.69 exact, 1.59 with ``grad-dist``'s ``sample=16384`` (target 1.10); with the rank
+every 10 steps 2.64 with the SVDs, 2.27 with ``symmetry``'s ``rank_method="gram"`` (target 1.25);
+attached but off 1.03 (range 0.80–1.29: noise). Alone, a grad-dist record takes 2.0 ms exact and
+1.0 ms sampled, the ranks of both weights 39 ms by SVD and 26 ms by the Gram matrix, a symmetry record
+without rank 1.2 ms and an update-order record 0.5 ms: neither target is met on this 5–6 ms step.
+
 The depth instruments (one run of ``--steps 40 --repeats 5``, no probes 5.65 ms/step): grad-profile
 every step 1.10 (+0.58 ms), coord-check every step 1.08 (+0.49 ms), output-change every step 1.80
 (+4.5 ms: three forward passes of 32 samples, a copy of the parameters and a Gaussian draw the size
@@ -49,6 +57,7 @@ EVERY_STEP = {"first": 10**9, "every": 1}
 OFF = {"first": 0, "every": 0}
 NO_RANK = EVERY_STEP | {"rank": False}
 THREE = ("update-order", "grad-dist", "symmetry")
+SAMPLE = 16_384  # grad-dist's sampled quantiles: rank error ≤ 0.0153 with probability ≥ 0.999
 DEPTH = ("grad-profile", "output-change", "coord-check")
 
 SETTINGS: dict[str, dict[str, dict[str, object]]] = {
@@ -61,12 +70,30 @@ SETTINGS: dict[str, dict[str, dict[str, object]]] = {
     "the three every step": {name: EVERY_STEP for name in THREE},
     "the three every step, no rank": {name: EVERY_STEP for name in THREE} | {"symmetry": NO_RANK},
     "the three, default schedules": {name: {} for name in THREE},
+    "the three every step, rank every 10": {name: EVERY_STEP for name in THREE}
+    | {"symmetry": EVERY_STEP | {"rank": 10}},
+    "cheap: no rank": {name: EVERY_STEP for name in THREE}
+    | {"symmetry": NO_RANK, "grad-dist": EVERY_STEP | {"sample": SAMPLE}},
+    "cheap: rank every 10": {name: EVERY_STEP for name in THREE}
+    | {
+        "symmetry": EVERY_STEP | {"rank": 10, "rank_method": "gram"},
+        "grad-dist": EVERY_STEP | {"sample": SAMPLE},
+    },
     "depth three attached, off": {name: OFF for name in DEPTH},
     "grad-profile every step": {"grad-profile": EVERY_STEP},
     "output-change every step": {"output-change": EVERY_STEP},
     "output-change every step, per layer": {"output-change": EVERY_STEP | {"per_layer": True}},
     "coord-check every step": {"coord-check": EVERY_STEP},
     "depth three, default schedules": {name: {} for name in DEPTH},
+}
+
+#: Issue 14's targets: the settings' step time over a plain step's.
+TARGETS = {
+    "the three every step, no rank": 1.10,
+    "cheap: no rank": 1.10,
+    "the three every step, rank every 10": 1.25,
+    "cheap: rank every 10": 1.25,
+    "the three attached, off": 1.01,
 }
 
 
@@ -106,6 +133,7 @@ def isolated_costs(splits: object, repeats: int = 30) -> None:
     step()
     order = UpdateOrderProbe().attach(model)
     grads = GradDistProbe().attach(model)
+    sampled = GradDistProbe(sample=SAMPLE).attach(model)
     groups = SymmetryProbe(rank=False).attach(model, inputs=x, optimizer=optimizer)
     ctx = TrainContext(
         "bench", RunConfig(), model, optimizer, x.device, 1, lambda probe, rows: None, inputs=x
@@ -130,9 +158,13 @@ def isolated_costs(splits: object, repeats: int = 30) -> None:
         "training step": step,
         "update-order record": lambda: order.record(0),
         "grad-dist record": lambda: grads.record(0),
+        "grad-dist record, sampled": lambda: sampled.record(0),
         "symmetry record, no rank": lambda: groups.record(0),
         "rank of every weight (SVDs)": lambda: [
             rank_and_effective_rank(p) for p in (model.fc1.weight, model.head.weight)
+        ],
+        "rank of every weight (Gram)": lambda: [
+            rank_and_effective_rank(p, "gram") for p in (model.fc1.weight, model.head.weight)
         ],
         "three probes off: callbacks": dispatch_off,
     }
@@ -155,12 +187,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--targets", action="store_true", help="only the settings of issue 14's targets")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     base = RunConfig(dataset="mnist", model="mnist-fnn", epochs=1, val_size=0, train_size=args.steps * 128)
     splits = load_splits(base)
-    configs = {name: base.model_copy(update={"probes": probes}) for name, probes in SETTINGS.items()}
+    settings = {n: p for n, p in SETTINGS.items() if not args.targets or n in TARGETS or n == "no probes"}
+    configs = {name: base.model_copy(update={"probes": probes}) for name, probes in settings.items()}
     configs = {
         name: RunConfig.model_validate(c.model_dump()) for name, c in configs.items()
     }  # resolve params
@@ -185,14 +219,9 @@ def main() -> None:
             f" {extra * 1e3:9.2f}  ({min(ratio[name]):.2f}–{max(ratio[name]):.2f})"
         )
     isolated_costs(splits)
-    on, no_rank, off = (
-        statistics.median(ratio[name])
-        for name in ("the three every step", "the three every step, no rank", "the three attached, off")
-    )
-    print(
-        f"targets: the three every step ≤ 1.10 (measured {on:.2f}; {no_rank:.2f} without the rank SVDs);"
-        f" attached but off ≤ 1.01 (measured {off:.3f})"
-    )
+    print("targets (issue 14), median ratios:")
+    for name, target in TARGETS.items():
+        print(f"  {name:40} {statistics.median(ratio[name]):6.3f}  (target ≤ {target})")
 
 
 if __name__ == "__main__":

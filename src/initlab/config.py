@@ -38,6 +38,7 @@ LATER_FIELDS: Mapping[str, Any] = {
     "boost_steps": 0,
     "boost": 1.0,
     "task_params": {},
+    "compile": False,
 }
 
 
@@ -98,6 +99,10 @@ class RunConfig(BaseModel):
     """Record the mean training loss every this many steps."""
     eval_every: PositiveInt | None = None
     """Also evaluate every this many steps inside an epoch (None: at the end of each epoch only)."""
+    compile: bool = False
+    """Train through ``torch.compile(model)`` (the loop's forward and backward; evaluation and probes
+    see the module itself): the same numbers up to float rounding (kernels fused in another order), so
+    part of the run key when true. Measured in ``benchmarks/step_speed.py``."""
     probes: dict[str, dict[str, Any]] = {}
     """Instruments to attach, by name, with their params (see ``initlab.probes.PROBES``)."""
 

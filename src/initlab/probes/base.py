@@ -78,6 +78,8 @@ class Probe(Tidy, Callback):
     name: ClassVar[str]
     task: ClassVar[str | None] = None
     """The task of the runs this probe watches (:mod:`initlab.tasks`; None: any run)."""
+    keyless_defaults: ClassVar[tuple[str, ...]] = ()
+    """Params added after runs were stored: left out of the run key at their defaults."""
 
     def __init__(self, *, first: int, every: int):
         self.schedule = Schedule(first, every)

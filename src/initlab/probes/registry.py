@@ -2,6 +2,8 @@
 
 A probe class registers itself with :func:`register_probe`; the keyword-only parameters of its
 ``__init__`` (with their type hints and defaults) are its validated params, as for schemes and models.
+A param added after runs of the probe were stored is named in the class's ``keyless_defaults``: at its
+default it is left out of the resolved params, so those runs keep their keys (:mod:`initlab.registry`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ PROBES: Registry = Registry("probe")
 
 def register_probe(cls: P) -> P:
     """Class decorator: register a :class:`~initlab.probes.base.Probe` subclass under ``cls.name``."""
-    PROBES.register(cls.name)(cls)
+    keyless = getattr(cls, "keyless_defaults", ())
+    PROBES.register(cls.name, **({"keyless_defaults": keyless} if keyless else {}))(cls)
     return cls
 
 

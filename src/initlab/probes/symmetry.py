@@ -13,12 +13,24 @@ effective rank exp(−Σ p_k log p_k), p_k = σ_k/Σσ (Roy & Vetterli 2007; ove
 numerical rank keeps, so that float rounding does not count; 0 for a zero matrix), of every weight
 matrix (a conv's weight flattened to out × in·k·k), so its growth over steps shows how fast training
 escapes the degeneracy.
+
+**Rank from the Gram matrix** (``rank_method="gram"``): the singular values as σ_k = sqrt(λ_k) of the
+eigenvalues of the Gram matrix G = W·Wᵀ of the smaller side, formed and diagonalised in float64 (the
+MNIST MLP's weights: 26 ms against 39 ms for the float32 SVDs, one CPU thread). Rounding perturbs each
+λ_k by at most about d·ε₆₄·σ_max² (Weyl's inequality; d the inner dimension), so σ_k keeps a relative
+error of about d·ε₆₄·(σ_max/σ_k)²/2: 1e-8 for a σ_k at the numerical-rank tolerance of a float32
+784-wide weight (784·ε₃₂·σ_max), far below the float32 SVD's own error there (about ε₃₂·σ_max, 1e-3
+relative). The numerical rank is the same unless a singular value lies within that 0.1% of the
+tolerance, and the effective rank agrees to about 1e-5 relative (tested on trained and rank-one MNIST
+weights). A float32 Gram would lose every σ below sqrt(d·ε₃₂)·σ_max ≈ 1e-2·σ_max, and with them the
+small singular values whose growth measures the escape from degeneracy, so it is not offered. ``svd``
+(the default) keeps ``torch.linalg.svdvals``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 import torch
 from pydantic import Field
@@ -74,12 +86,24 @@ class Verdict:
         return [ProbeRow(step, self.layer, k, float(v)) for k, v in values.items() if v is not None]
 
 
-def rank_and_effective_rank(weight: torch.Tensor) -> tuple[int, float]:
-    """Numerical rank (``torch.linalg.matrix_rank``'s default tolerance) and effective rank
-    exp(−Σ p log p), p = σ/Σσ over the singular values above that tolerance (rounding noise would
-    otherwise count), of ``weight`` flattened to (out, rest)."""
+RankMethod = Literal["svd", "gram"]
+
+
+def gram_singular_values(matrix: torch.Tensor) -> torch.Tensor:
+    """The singular values of ``matrix`` (descending, float64) as the square roots of the eigenvalues of
+    its float64 Gram matrix over the smaller side (negative rounding clamped to 0)."""
+    m = matrix.double()
+    gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+    return torch.linalg.eigvalsh(gram).flip(0).clamp_min(0).sqrt()
+
+
+def rank_and_effective_rank(weight: torch.Tensor, method: RankMethod = "svd") -> tuple[int, float]:
+    """Numerical rank (``torch.linalg.matrix_rank``'s default tolerance, for ``weight``'s dtype) and
+    effective rank exp(−Σ p log p), p = σ/Σσ over the singular values above that tolerance (rounding
+    noise would otherwise count), of ``weight`` flattened to (out, rest); σ from ``svdvals`` or, with
+    ``method="gram"``, from :func:`gram_singular_values` (the module docstring bounds the difference)."""
     matrix = weight.detach().reshape(weight.shape[0], -1)
-    sv = torch.linalg.svdvals(matrix)
+    sv = torch.linalg.svdvals(matrix) if method == "svd" else gram_singular_values(matrix)
     if float(sv[0]) == 0.0:
         return 0, 0.0
     tol = sv[0] * max(matrix.shape) * torch.finfo(matrix.dtype).eps
@@ -133,6 +157,8 @@ class SymmetryProbe(Probe):
     the tolerance of "identical", elementwise as in ``torch.isclose``. ``rank``: the rank rows on every
     record (True), never (False: no SVDs), or on the records of steps that are multiples of an integer
     N (e.g. ``first=1000, every=1, rank=100``: groups every step, ranks every 100 steps).
+    ``rank_method``: ``svd`` (default) or ``gram``, the singular values from the float64 Gram matrix's
+    eigenvalues, about a third faster and as accurate (see the module docstring).
 
     Cost on the MNIST MLP (784-500-10), one CPU thread, against its 4.5–5 ms training step: the groups
     and verdict take about 0.4–0.9 ms per record (:mod:`initlab.probes.grouping`; the module graph is
@@ -142,6 +168,7 @@ class SymmetryProbe(Probe):
     """
 
     name = "symmetry"
+    keyless_defaults = ("rank_method",)
 
     def __init__(
         self,
@@ -151,9 +178,11 @@ class SymmetryProbe(Probe):
         rtol: Annotated[float, Field(ge=0)] = 1e-6,
         atol: Annotated[float, Field(ge=0)] = 0.0,
         rank: bool | Annotated[int, Field(ge=0)] = True,
+        rank_method: RankMethod = "svd",
     ):
         super().__init__(first=first, every=every)
         self.rtol, self.atol = rtol, atol
+        self.rank_method = rank_method
         self.rank_every = int(rank)
         """Ranks on the records of steps that are multiples of this (0: never)."""
         self.graph: UnitGraph | None = None
@@ -186,7 +215,7 @@ class SymmetryProbe(Probe):
             self.verdicts[name] = verdict
             rows += verdict.rows(step)
             if self.rank_every and step % self.rank_every == 0:
-                rank, effective = rank_and_effective_rank(module.weight)
+                rank, effective = rank_and_effective_rank(module.weight, self.rank_method)
                 rows += [
                     ProbeRow(step, name, "rank", float(rank)),
                     ProbeRow(step, name, "effective_rank", effective),

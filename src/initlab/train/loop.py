@@ -162,7 +162,8 @@ class _Loop:
         self.model, self.train_set, self.val_set, self.test_set = setup.place()
         self.steps_per_epoch, self.task = setup.steps_per_epoch, setup.task
         self.optimizer, self.scheduler = setup.optimizer(self.model.parameters())
-        self.forward = functools.partial(self.task.forward, self.model)
+        trained = torch.compile(self.model) if self.config.compile else self.model
+        self.forward = functools.partial(self.task.forward, trained)
         self.shuffle = generator(self.config.seed, "shuffle")
         self.augment = generator(self.config.seed, "augment") if self.config.augment == "crop-flip" else None
         self.history: list[dict[str, float]] = []

@@ -75,6 +75,9 @@ def run(
     train_size: int = typer.Option(None, help="Train on only this many images."),
     log_every: int = typer.Option(None, help="Record the training loss every N steps."),
     device: str = typer.Option(None, help="auto | cpu | cuda | cuda:N."),
+    compile_: bool = typer.Option(
+        None, "--compile/--no-compile", help="Train through torch.compile (equal up to float rounding)."
+    ),
     probe: list[str] = typer.Option(None, "--probe", help="Attach this probe (see `initlab probes`)."),
     probe_param: list[str] = typer.Option(
         None, "--probe-param", help="Probe param NAME.key=value (repeatable; turns the probe on)."
@@ -111,6 +114,7 @@ def run(
         "train_size": train_size,
         "log_every": log_every,
         "device": device,
+        "compile": compile_,
         "probes": parse_probes(probe, probe_param),
         "imports": import_ or None,
     }
