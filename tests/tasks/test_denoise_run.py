@@ -73,7 +73,7 @@ def test_a_run_records_losses_probes_and_samples_bitwise_reproducibly() -> None:
 
 
 def test_the_feature_classifier_is_trained_once_and_scores_samples(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("INITLAB_DATA", str(tmp_path))
     monkeypatch.setitem(frechet.CLASSIFIER_EPOCHS, "digits", 1)
@@ -81,9 +81,12 @@ def test_the_feature_classifier_is_trained_once_and_scores_samples(
     saved = list((tmp_path / "feature-classifiers").glob("digits-*.pt"))
     assert len(saved) == 1 and saved[0].name == f"digits-{frechet.classifier_config('digits').key()}.pt"
     assert result.summary["test_frechet_distance"] > 0 and "val_frechet_distance" not in result.summary
+    said = capsys.readouterr().err
+    assert "training the feature classifier of 'digits' once" in said and str(saved[0]) in said
     stamp = saved[0].stat().st_mtime_ns
     train(config(task_params={"sample_count": 32, "sampling_steps": 4, "eval_size": 100}))
     assert saved[0].stat().st_mtime_ns == stamp  # found, not trained again
+    assert "feature classifier" not in capsys.readouterr().err
 
 
 def test_a_probe_that_needs_one_input_tensor_refuses_the_denoiser() -> None:

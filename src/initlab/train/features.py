@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from typing import Any
 
@@ -23,6 +24,11 @@ def ensure_feature_classifier(
     path = classifier_path(config)
     if path.is_file():
         return
+    print(
+        f"training the feature classifier of {dataset!r} once ({config.model}, {config.epochs} epochs), "
+        f"to keep at {path}",
+        file=sys.stderr,
+    )
     result = train(config.model_copy(update={"device": "auto"}))
     if result.status != "finished":
         raise RuntimeError(f"the feature classifier of {dataset!r} did not train: {result.reason}")
@@ -32,3 +38,4 @@ def ensure_feature_classifier(
     os.close(fd)
     torch.save({"state_dict": state, "test_accuracy": result.test_accuracy, "key": config.key()}, tmp)
     os.replace(tmp, path)
+    print(f"feature classifier of {dataset!r}: test accuracy {result.test_accuracy:.4f}", file=sys.stderr)
