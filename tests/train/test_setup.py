@@ -61,3 +61,31 @@ def test_the_probe_session_on_the_setup_takes_the_runs_first_steps() -> None:
 def test_bad_names_are_refused_before_anything_is_loaded() -> None:
     with pytest.raises(ConfigError, match="unknown scheme 'lsvu'"):
         prepare_run(digits(init="lsvu"))
+
+
+def test_what_a_scheme_leaves_is_the_runs_own_whatever_ran_before() -> None:
+    """``xavier-uniform`` redraws the decoder's Linear layers, not its token and position embeddings:
+    those are drawn when the model is built, from the run's seed, not from torch's global generator
+    (which a sweep worker has advanced by every run before). Two runs of one config after different
+    global draws are bitwise equal; the global generator is left as it was."""
+    config = RunConfig(
+        dataset="shakespeare-char",
+        dataset_params={"context": 16, "eval_windows": 8},
+        model="transformer",
+        model_params={"kind": "decoder", "depth": 1, "width": 16, "heads": 2},
+        init="xavier-uniform",
+        batch_size=4,
+        epochs=1,
+        max_steps=3,
+        device="cpu",
+    )
+    states = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        model = prepare_run(config).model
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+        assert torch.equal(torch.random.get_rng_state(), torch.manual_seed(global_seed).get_state())
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])  # embeddings included
+    other = prepare_run(config.model_copy(update={"seed": 1})).model.state_dict()
+    assert not torch.equal(other["embed.weight"], states[0]["embed.weight"])  # and they follow the seed

@@ -147,9 +147,16 @@ def build_initialized_model(
 ) -> nn.Module:
     """The config's registered model with its init scheme applied from the run's init generator.
 
-    ``data`` is the batch a data-dependent scheme (LSUV) initialises on; other schemes take none.
+    The model is built with torch's global generator seeded from the run's seed (stream ``build``;
+    the caller's state is restored), so what a scheme leaves as PyTorch's constructors drew it (token
+    and position embeddings under ``xavier-uniform``) is the run's own as well, whatever ran before
+    in the process. ``data`` is the batch a data-dependent scheme (LSUV) initialises on.
     """
-    model = build_model(config.model, input_shape=input_shape, num_classes=num_classes, **config.model_params)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(config.seed, "build"))
+        model = build_model(
+            config.model, input_shape=input_shape, num_classes=num_classes, **config.model_params
+        )
     return initialize(config, model, data)
 
 
