@@ -317,3 +317,19 @@ def test_train_and_val_sizes_larger_than_the_data_are_refused_alike(
     db = tmp_path / "r.db"
     refused(capsys, [*RUN, *args, "--store", str(db)], name)
     assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--dataset", "digits", "--model", "unet", "--task-param", "sample_count=-1"], ("'denoise'", "=-1")),
+        (["--dataset", "shakespeare-char", "--model", "mnist-cnn"], ("'mnist-cnn'", "(128,)")),
+    ],
+)
+def test_a_model_or_task_that_does_not_fit_is_refused_before_the_header(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], names: tuple[str, ...]
+) -> None:
+    """What only the built model or the run's task can check (the input shape, the task's params) is
+    checked before ``initlab run`` prints its header or starts its progress bar; no store is made."""
+    refused(capsys, ["run", *args, "--epochs", "1", "--store", str(tmp_path / "r.db")], *names)
+    assert not (tmp_path / "r.db").exists()

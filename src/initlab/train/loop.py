@@ -84,16 +84,19 @@ def train(
     callbacks: Sequence[Callback] = (),
     run_id: str | None = None,
     splits: RunData | None = None,
+    setup: RunSetup | None = None,
 ) -> RunResult:
     """Train ``config``'s model on its dataset; report every record to ``sink``.
 
     ``model`` is a module built by the caller, trained (in place) instead of the config's registered
     model; the config's init scheme is applied to it first, and the recorded config names its class
     (see :func:`~initlab.train.prepare_run`). ``splits`` may be passed to reuse loaded data across
-    runs. The probes named in ``config.probes`` run as callbacks after ``callbacks``. Bad input
-    (unknown names, missing data) raises before the run starts, so it leaves no run behind in the sink.
+    runs; ``setup`` is the run already prepared from ``config`` (:func:`~initlab.train.prepare_run`),
+    for a caller that checks it before showing anything. The probes named in ``config.probes`` run as
+    callbacks after ``callbacks``. Bad input (unknown names, missing data, params a task refuses)
+    raises before the run starts, so it leaves no run behind in the sink.
     """
-    setup = prepare_run(config, model=model, splits=splits)
+    setup = setup if setup is not None else prepare_run(config, model=model, splits=splits)
     probes = build_probes(setup.config.probes)
     callbacks = [*callbacks, *probes]
     sink = sink if sink is not None else MemorySink()

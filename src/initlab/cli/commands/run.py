@@ -13,7 +13,7 @@ from initlab.cli.options import ImportOption, StoreOption, parse_params, parse_p
 from initlab.config import load_config
 from initlab.records import RunEnd
 from initlab.store import Store, check_store
-from initlab.train import Callback, TrainContext, load_splits, resolve_config, train
+from initlab.train import Callback, TrainContext, load_splits, prepare_run, resolve_config, train
 from initlab.train.device import resolve_device
 from initlab.train.optim import total_steps
 
@@ -122,6 +122,7 @@ def run(
     resolve_device(cfg.device)  # a device this machine lacks is refused before anything is written
     check_store(store, create=True)
     splits = load_splits(cfg, download=download)
+    setup = prepare_run(cfg, splits=splits)  # a model, init or task that does not fit is refused here
     console.print(
         f"[bold]{cfg.label()}[/] on {cfg.dataset} ({len(splits.train)} train, {len(splits.val)} val)"
     )
@@ -135,7 +136,7 @@ def run(
             console=console,
         ) as progress,
     ):
-        result = train(cfg, sink=sink, callbacks=[ProgressBar(progress)], splits=splits)
+        result = train(cfg, sink=sink, callbacks=[ProgressBar(progress)], setup=setup)
     recorded = [
         f"{k} {result.summary[f'test_{k}']:.4f}" for k in SUMMARY_METRICS if f"test_{k}" in result.summary
     ]
