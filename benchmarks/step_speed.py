@@ -1,4 +1,5 @@
-"""Issue 14's goal 2: the seed's MNIST CNN step and MNIST FNN epoch against their baselines, as ratios.
+"""Issue 14's goals 1 and 2: the seed's MNIST CNN step and MNIST FNN epoch against their baselines, as
+ratios, and the least time the full MNIST table's arithmetic takes on this machine.
 
 Run: ``.venv/bin/python benchmarks/step_speed.py [--steps 20] [--repeats 5] [--threads 1] [--no-compile]``.
 Everything runs in this one process, on the same MNIST tensors (the first ``--steps`` batches of 128),
@@ -16,11 +17,13 @@ not count the time other processes hold the core; one thread by default, as in
    ``torch.compile`` of the whole step (forward, loss, backward, optimizer step). Every variant starts
    from the same weights; its first 10 losses are compared with the baseline's (bitwise, or the
    largest absolute difference), then it is timed.
-   The step's FLOPs (:func:`cnn_step_flops`) give each its rate against the fp32 GEMM peak measured here.
+   The step's FLOPs (:func:`layer_flops`) give each its rate against the fp32 GEMM peak measured here,
+   and the full MNIST table's FLOPs (:func:`table_flops`) the least time it can take at that peak.
 2. **MNIST FNN epoch** (784-500-10, and a 784-1024-1024-10 MLP): one training epoch of
-   ``initlab.train`` (53,000 images, 415 steps of 128, evaluation excluded) against the time of its
-   own matrix products alone: the same shapes, forward (x·W1ᵀ, h·W2ᵀ) and backward (the weight
-   gradients of every layer, the input gradient of every layer but the first), 415 steps.
+   ``initlab.train`` (53,000 images, 415 steps of 128, evaluation excluded), plain and with
+   ``fused_optimizer``, against the time of its own matrix products alone: the same shapes, forward
+   (x·W1ᵀ, h·W2ᵀ) and backward (the weight gradients of every layer, the input gradient of every layer
+   but the first), 415 steps.
 3. **Evaluation** of the CNN on the 10,000 test images at ``eval_batch_size`` 250 to 10,000 (a
    RunConfig field, part of the run key): time, and the loss's difference from the default 1000's.
 """
@@ -41,6 +44,7 @@ from torch import nn
 from initlab.config import RunConfig
 from initlab.models import build_model, weight_layers
 from initlab.step import train_step
+from initlab.studies import get_study
 from initlab.train import Callback, RunSetup, TrainContext, load_splits, prepare_run, train
 from train_throughput import gemm_peak_gflops
 
@@ -121,18 +125,48 @@ def initlab_step(setup: RunSetup) -> tuple[Step, torch.memory_format]:
     return step, fmt or torch.contiguous_format
 
 
-def cnn_step_flops(model: nn.Module) -> float:
-    """Multiply-add FLOPs of one training step of the MNIST CNN on a batch of 128: forward 2·MACs of
-    each conv and Linear, backward the weight gradient of every layer and the input gradient of every
-    layer but the first (the images need none)."""
-    h, w = 28, 28  # "same" padding keeps the 28×28 maps
-    forward = [
-        2 * BATCH * h * w * layer.out_channels * layer.in_channels * math.prod(layer.kernel_size)
-        if isinstance(layer, nn.Conv2d)
-        else 2 * BATCH * layer.in_features * layer.out_features
-        for _, layer in weight_layers(model)
-    ]
+def layer_flops(model: nn.Module, sample: torch.Tensor) -> list[float]:
+    """Multiply-add FLOPs of each Conv2d and Linear layer's forward pass on one ``sample`` (a batch of
+    one), counted from the output shapes a forward pass gives: 2 · outputs · (inputs per output)."""
+    flops: list[float] = []
+
+    def count(layer: nn.Module, _: tuple, out: torch.Tensor) -> None:
+        per_output = (
+            layer.in_channels // layer.groups * math.prod(layer.kernel_size)
+            if isinstance(layer, nn.Conv2d)
+            else layer.in_features
+        )
+        flops.append(2.0 * out.numel() * per_output)
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    try:
+        with torch.no_grad():
+            model(sample)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return flops
+
+
+def training_flops(forward: list[float]) -> float:
+    """FLOPs of one training step per image from its layers' forward FLOPs: the forward pass, the weight
+    gradient of every layer and the input gradient of every layer but the first (images need none)."""
     return 3 * sum(forward) - forward[0]
+
+
+def table_flops(study: str, preset: str, parts: list[str]) -> tuple[int, float]:
+    """Runs and multiply-add FLOPs of a study's sweeps: per run, every training image of every epoch
+    (:func:`training_flops`) plus the forward passes of the validation and test splits evaluated before
+    training and after each epoch."""
+    runs, total, loaded = 0, 0.0, {}
+    for config in get_study(study).configs(preset, parts):
+        key = (config.dataset, config.val_size, config.train_size)
+        splits = loaded[key] = loaded.get(key) or load_splits(config)
+        forward = layer_flops(build_model(config.model, **config.model_params), splits.train.x[:1])
+        evaluated = (len(splits.val) + len(splits.test)) * (config.epochs + 1)
+        total += config.epochs * len(splits.train) * training_flops(forward) + evaluated * sum(forward)
+        runs += 1
+    return runs, total
 
 
 def time_settings(
@@ -197,12 +231,19 @@ def cnn_benchmark(steps: int, repeats: int, compile_too: bool, now: Callable[[],
     ratios = report(
         seconds, "eager channels_last (baseline)", steps, f"per step ({steps} steps, {repeats} repeats)"
     )
-    flops, peak = cnn_step_flops(setup.model), gemm_peak_gflops(now=now)
+    flops = BATCH * training_flops(layer_flops(setup.model, batches[0][0][:1]))
+    peak = gemm_peak_gflops(now=now)
     for name in ("eager channels_last (baseline)", max(ratios, key=ratios.get)):
         rate = flops / statistics.median(seconds[name]) * steps / 1e9
         print(f"  {name}: {rate:.0f} GFLOP/s, {rate / peak:.2f} of the {peak:.0f} GFLOP/s fp32 GEMM peak")
     best = max((r, n) for n, r in ratios.items())
     print(f"goal 2 (CNN step ≥ 2× the eager channels_last loop): best {best[0]:.2f}× ({best[1]})")
+    runs, table = table_flops("zero-symmetry", "full", ["mnist-fnn", "mnist-cnn"])
+    print(
+        f"goal 1 (the full MNIST table, {runs} runs, ≤ 60 min): {table / 1e12:.0f} TFLOP of products and"
+        f" convolutions, at least {table / (peak * 1e9) / 60:.0f} min at the {peak:.0f} GFLOP/s measured"
+        f" here with {torch.get_num_threads()} thread(s) (the table's runs on these threads)"
+    )
 
 
 class StepClock(Callback):
@@ -264,14 +305,17 @@ def fnn_benchmark(repeats: int, now: Callable[[], float]) -> None:
         n = len(splits.train)
         probe = build_model(model, **params)
 
-        def epoch(config: RunConfig = config, splits: object = splits) -> float:
+        def epoch(config: RunConfig, splits: object = splits) -> float:
             stamp = StepClock(now)
             train(config, splits=splits, callbacks=[stamp])
             return stamp.last - stamp.first
 
         plain = {kind: eager_epoch(probe, splits, kind, now) for kind in ("default", "fused")}
         settings: dict[str, Callable[[], float]] = {
-            "initlab epoch": epoch,
+            "initlab epoch": lambda config=config: epoch(config),
+            "initlab epoch, fused_optimizer": lambda config=config: epoch(
+                config.model_copy(update={"fused_optimizer": True})
+            ),
             "matmuls alone": lambda probe=probe, n=n: matmul_epoch(probe, n, now),
             "eager loop, Adam": plain["default"],
             "eager loop, fused Adam": plain["fused"],
@@ -285,7 +329,7 @@ def fnn_benchmark(repeats: int, now: Callable[[], float]) -> None:
             r = [t / m for t, m in zip(ts, seconds["matmuls alone"], strict=True)]
             median = statistics.median(r)
             print(
-                f"    {name:24} {statistics.median(ts):6.2f} s  {median:5.2f}×  ({min(r):.2f}–{max(r):.2f})"
+                f"    {name:32} {statistics.median(ts):6.2f} s  {median:5.2f}×  ({min(r):.2f}–{max(r):.2f})"
             )
 
 

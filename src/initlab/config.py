@@ -12,6 +12,7 @@ flags override the file.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import tomllib
@@ -39,7 +40,12 @@ LATER_FIELDS: Mapping[str, Any] = {
     "boost": 1.0,
     "task_params": {},
     "compile": False,
+    "fused_optimizer": False,
 }
+
+#: Fields that make a run faster and change its numbers by float rounding only (kernels that order the
+#: same arithmetic differently): a study can be run with them (``initlab study run --compile``).
+SPEED_FIELDS = ("compile", "fused_optimizer")
 
 
 class RunConfig(BaseModel):
@@ -103,6 +109,11 @@ class RunConfig(BaseModel):
     """Train through ``torch.compile(model)`` (the loop's forward and backward; evaluation and probes
     see the module itself): the same numbers up to float rounding (kernels fused in another order), so
     part of the run key when true. Measured in ``benchmarks/step_speed.py``."""
+    fused_optimizer: bool = False
+    """Step the optimizer with PyTorch's fused kernel (``torch.optim.Adam(fused=True)``, likewise SGD and
+    AdamW): one pass over each parameter instead of one per elementwise op, the same update up to float
+    rounding (about 1e-7 relative), so part of the run key when true. Measured in
+    ``benchmarks/step_speed.py``."""
     probes: dict[str, dict[str, Any]] = {}
     """Instruments to attach, by name, with their params (see ``initlab.probes.PROBES``)."""
 
@@ -137,6 +148,16 @@ class RunConfig(BaseModel):
         """A short human-readable name: ``mnist-fnn/zero-weight-random-bias(dist=normal)/s0``."""
         params = ",".join(f"{k}={v}" for k, v in self.init_params.items())
         return f"{self.model}/{self.init}" + (f"({params})" if params else "") + f"/s{self.seed}"
+
+
+def speed_variants(config: RunConfig) -> list[RunConfig]:
+    """``config`` under every combination of the :data:`SPEED_FIELDS` (plain first, then one option on,
+    then more): the same run up to float rounding, each under its own key."""
+    combos = itertools.product((False, True), repeat=len(SPEED_FIELDS))
+    return [
+        config.model_copy(update=dict(zip(SPEED_FIELDS, combo, strict=True)))
+        for combo in sorted(combos, key=sum)
+    ]
 
 
 def config_key(data: Mapping[str, Any]) -> str:

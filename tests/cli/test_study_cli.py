@@ -13,7 +13,8 @@ from initlab.report import Claim
 from initlab.store import Store
 from initlab.studies import STUDIES, Analysis, Preset, Study, StudyRuns, base, get_study, register_study
 from initlab.studies.verdicts import above, mean_interval
-from initlab.sweep import expand
+from initlab.sweep import expand, run_sweep
+from initlab.train.loop import start_record
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -110,3 +111,51 @@ def test_the_catalogue_is_a_registry_of_studies() -> None:
     assert STUDIES.get("update-order").fn is study and get_study(study) is study
     with pytest.raises(ValueError, match="study 'update-order' is registered twice"):
         register_study(study)
+
+
+def test_a_study_run_with_a_speed_option_counts_as_the_plain_run(
+    blobs_study: Study, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--fused-optimizer`` trains runs of their own (the option in their config and key); the report
+    counts them as the study's runs and says so in its header; a plain ``study run`` does not train
+    them again; where a config has a plain and a fused run, the plain one is reported, and plain and
+    fused seeds of one config are one condition."""
+    db = tmp_path / "r.db"
+    common = ("--workers", "1", "--store", str(db))
+    status, out, err = run_cli(
+        capsys, "study", "run", "blobs", "--part", "default", *common, "--fused-optimizer"
+    )
+    assert status == 0, out + err
+    with Store(db) as store:
+        fused = store.runs()
+        assert len(fused) == 2 and all(store.run(r.id).config["fused_optimizer"] is True for r in fused)
+    status, out, err = run_cli(capsys, "study", "report", "blobs", "--store", str(db))
+    page = (tmp_path / "studies" / "blobs-quick" / "report.html").read_text()
+    assert status == 0 and "1 holds" in out and "fused_optimizer in 2 of 2 runs" in page, out + err
+
+    status, out, err = run_cli(capsys, "study", "run", "blobs", *common)  # plain: only the zeros part trains
+    assert status == 0 and "2 runs already finished with other speed options" in out, out + err
+    page = (tmp_path / "studies" / "blobs-quick" / "report.html").read_text()
+    assert "fused_optimizer in 2 of 4 runs" in page
+    with Store(db) as store:
+        assert len(store.runs()) == 4
+        plain = next(c for c in blobs_study.configs("quick", ["default"]) if c.seed == 0)
+        run_sweep([plain], store, workers=1)  # the plain twin of a fused run
+        data = base.study_runs(blobs_study, "quick", store)
+        chosen = [r.record.config for r in data.select(init="pytorch-default")]
+        assert sorted((c["seed"], c["fused_optimizer"]) for c in chosen) == [(0, False), (1, True)]
+        assert len(data.runs) == 4 and len(data.conditions(init="pytorch-default")) == 1
+        seed1 = next(c for c in blobs_study.configs("quick", ["default"]) if c.seed == 1)
+        store.start_run(start_record(seed1, "killed", "cpu"))  # a plain run of seed 1, killed mid-way
+        data = base.study_runs(blobs_study, "quick", store)
+        assert "killed" not in [r.id for r in data.runs] and len(data.runs) == 4  # the finished fused run
+
+
+def test_a_compiled_study_is_refused_by_the_batched_engine_before_any_run(
+    blobs_study: Study, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("study", "run", "blobs", "--engine", "vmap", "--compile", "--store", str(tmp_path / "r.db"))
+    status, _, err = run_cli(capsys, *args)
+    assert status == 2 and "engine 'vmap' does not compile" in err and "Traceback" not in err
+    with Store(tmp_path / "r.db") as store:
+        assert store.runs() == []

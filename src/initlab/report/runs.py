@@ -13,15 +13,15 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from initlab.config import config_key
+from initlab.config import SPEED_FIELDS, config_key
 from initlab.errors import ConfigError
 from initlab.records import MetricRow, RunStatus
 from initlab.store import RunRecord, Store
 from initlab.store.export import flatten
 
 #: Config fields that do not define a condition: the seed varies within it; the device and the imported
-#: modules are placement.
-NOT_CONDITION_FIELDS = ("seed", "device", "imports")
+#: modules are placement; the speed options change the numbers by float rounding only.
+NOT_CONDITION_FIELDS = ("seed", "device", "imports", *SPEED_FIELDS)
 #: Config fields that runs stored before they existed lack: left out of a condition while unset (None),
 #: so that old and new runs of one condition group together.
 OPTIONAL_FIELDS = ("model_source",)

@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
+from initlab.config import SPEED_FIELDS, RunConfig, speed_variants
 from initlab.errors import ConfigError, one_of
 from initlab.frames import Tidy
 from initlab.registry import Registry
@@ -98,6 +99,20 @@ class Study:
         name = f"{self.name}-{preset}"
         return name if parts is None else f"{name}/{'+'.join(dict.fromkeys(parts))}"
 
+    def configs(
+        self, preset: Preset, parts: Sequence[str] | None = None, speed: Sequence[str] = ()
+    ) -> list[RunConfig]:
+        """The run configs of the preset's sweeps (only ``parts`` if given), with each speed option in
+        ``speed`` (:data:`~initlab.config.SPEED_FIELDS`, e.g. ``compile``) set true: runs whose numbers
+        differ from the plain ones by float rounding only, under their own keys."""
+        for option in speed:
+            if option not in SPEED_FIELDS:
+                raise one_of("speed option", option, SPEED_FIELDS)
+        update = dict.fromkeys(speed, True)
+        return [
+            config.model_copy(update=update) for spec in self.specs(preset, parts) for config in expand(spec)
+        ]
+
 
 #: The studies by name, a :class:`~initlab.registry.Registry` like every catalogue of initlab.
 STUDIES: Registry[Study] = Registry("study")
@@ -123,37 +138,75 @@ def run_study(
     parts: Sequence[str] | None = None,
     workers: int | None = None,
     console: Console | None = None,
+    speed: Sequence[str] = (),
     **sweep_options: Any,
 ) -> SweepSummary:
     """Run (or resume) every run of study ``name`` (a name or a :class:`Study`) at ``preset``, or of
-    its sweeps named in ``parts`` (e.g. ``["mnist-fnn"]``); ``sweep_options`` go to ``run_sweep``
-    (``executor``, ``engine``, ``threads``, ``ray_address``, ``download``, ...)."""
+    its sweeps named in ``parts`` (e.g. ``["mnist-fnn"]``), with the speed options ``speed`` (see
+    :meth:`Study.configs`); a run already finished with other speed options (or none) is not run
+    again. ``sweep_options`` go to ``run_sweep`` (``executor``, ``engine``, ``threads``,
+    ``ray_address``, ``download``, ...)."""
     study = get_study(name)
     specs = study.specs(preset, parts)
-    configs = [config for spec in specs for config in expand(spec)]
+    configs = study.configs(preset, parts, speed)
+    finished = _finished_keys(store)
+    todo = [c for c in configs if not any(v.key() in finished for v in speed_variants(c) if v != c)]
+    if console is not None and len(todo) < len(configs):
+        console.print(f"{len(configs) - len(todo)} runs already finished with other speed options")
     if study.prepare is not None:
         study.prepare(preset)
     return run_sweep(
-        configs,
+        todo,
         store,
         name=study.sweep_name(preset, parts),
-        spec={"study": study.name, "preset": preset, "sweeps": [s.model_dump() for s in specs]},
+        spec={
+            "study": study.name,
+            "preset": preset,
+            "sweeps": [s.model_dump() for s in specs],
+            "speed": list(speed),
+        },
         workers=workers,
         console=console,
         **sweep_options,
     )
 
 
+def _finished_keys(store: Store | str | Path) -> set[str]:
+    """The config keys of the finished runs in ``store`` (none if the file does not exist yet)."""
+    if isinstance(store, Store):
+        return {r.config_hash for r in store.runs() if r.status == "finished"}
+    if not Path(store).is_file():
+        return set()
+    with Store(store) as db:
+        return _finished_keys(db)
+
+
 def study_runs(study: Study, preset: Preset, store: Store) -> StudyRuns:
-    """The study's runs at ``preset`` from the store (every key of its sweeps that has a run)."""
-    keys = {config.key() for spec in study.specs(preset) for config in expand(spec)}
-    runs = load_runs(store, config_hashes=keys)
+    """The study's runs at ``preset`` from the store: for each config of its sweeps, its run, or the
+    run of the same config made with speed options (:func:`~initlab.config.speed_variants`, equal up
+    to float rounding): a finished run before an unfinished one, then the plain run before a faster one."""
+    # one entry per distinct config (two sweeps may share one)
+    variants = list(dict.fromkeys(tuple(v.key() for v in speed_variants(c)) for c in study.configs(preset)))
+    stored = load_runs(store, config_hashes={key for keys in variants for key in keys})
+    by_key: dict[str, list[StoredRun]] = {}
+    for run in stored:
+        by_key.setdefault(run.record.config_hash, []).append(run)
+    runs = []
+    for keys in variants:
+        candidates = [
+            (run.status != "finished", rank, run)
+            for rank, key in enumerate(keys)
+            for run in by_key.get(key, [])
+        ]
+        if candidates:
+            runs.append(min(candidates, key=lambda c: c[:2])[2])
     if not runs:
         raise ConfigError(
             f"no runs of study {study.name!r} (preset {preset}) in {str(store.path)!r}; "
             f"run `initlab study run {study.name} --preset {preset}` first"
         )
-    return StudyRuns(store, preset, runs)
+    order = {run.id: i for i, run in enumerate(stored)}  # the store's start order
+    return StudyRuns(store, preset, sorted(runs, key=lambda run: order[run.id]))
 
 
 @dataclass(frozen=True)
@@ -175,10 +228,13 @@ class StudyReport(Tidy):
 
 
 def report_study(
-    name: str | Study, preset: Preset, store_path: str | Path, out: str | Path | None = None
+    name: str | Study,
+    preset: Preset,
+    store_path: str | Path,
+    out: str | Path | None = None,
 ) -> StudyReport:
     """Analyse the stored runs of study ``name`` (a name or a :class:`Study`) and write its report
-    (page, figures, tables).
+    (page, figures, tables); the header counts the runs made with speed options.
 
     The report goes to ``out`` (default: ``results/studies/<name>-<preset>/`` beside the store's
     folder). Runs not yet finished are shown as such; the claims use what has finished.
@@ -203,12 +259,21 @@ def report_study(
             claims=analysis.claims,
             sections=analysis.sections,
             lead=analysis.lead,
-            metadata={"study": f"{study.name}: {study.question}", "preset": preset},
+            metadata={"study": f"{study.name}: {study.question}", "preset": preset} | _speed_note(data.runs),
             groups=analysis.groups,
             fold_probes=analysis.fold_probes,
         )
         folder = Path(out) if out is not None else store_path.parent / "studies" / study.sweep_name(preset)
         return StudyReport(report.write(folder), analysis.claims)
+
+
+def _speed_note(runs: Sequence[StoredRun]) -> dict[str, str]:
+    """The header line of the speed options the runs were made with (none: no line)."""
+    counts = {f: sum(bool(r.record.config.get(f)) for r in runs) for f in SPEED_FIELDS}
+    used = [f"{field} in {count} of {len(runs)} runs" for field, count in counts.items() if count]
+    if not used:
+        return {}
+    return {"speed options": f"{', '.join(used)} (numbers equal to plain runs' up to float rounding)"}
 
 
 def _mark_quick(claim: Claim) -> Claim:

@@ -94,6 +94,10 @@ def check_batch(configs: Sequence[RunConfig]) -> None:
             f"engine {ENGINE!r} does not augment (the config asks for augment={first.augment!r}); "
             "use engine 'loop'"
         )
+    if first.compile:
+        raise ConfigError(
+            f"engine {ENGINE!r} does not compile (the config asks for compile=true); use engine 'loop'"
+        )
     if first.probes:
         raise ConfigError(
             f"engine {ENGINE!r} attaches no probes (the config asks for {', '.join(first.probes)}); "

@@ -11,7 +11,9 @@ from initlab.config import RunConfig
 
 
 def make_optimizer(config: RunConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    """SGD (momentum, Nesterov, weight decay), Adam or AdamW as the config says."""
+    """SGD (momentum, Nesterov, weight decay), Adam or AdamW as the config says, with the fused kernel
+    when ``fused_optimizer`` is set (otherwise torch's default implementation)."""
+    fused = {"fused": True} if config.fused_optimizer else {}
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             params,
@@ -19,9 +21,10 @@ def make_optimizer(config: RunConfig, params: Iterable[torch.nn.Parameter]) -> t
             momentum=config.momentum,
             nesterov=config.nesterov,
             weight_decay=config.weight_decay,
+            **fused,
         )
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+    return cls(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay, **fused)
 
 
 def total_steps(config: RunConfig, steps_per_epoch: int) -> int:

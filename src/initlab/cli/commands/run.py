@@ -78,6 +78,11 @@ def run(
     compile_: bool = typer.Option(
         None, "--compile/--no-compile", help="Train through torch.compile (equal up to float rounding)."
     ),
+    fused_optimizer: bool = typer.Option(
+        None,
+        "--fused-optimizer/--no-fused-optimizer",
+        help="Step the optimizer with its fused kernel (equal up to float rounding).",
+    ),
     probe: list[str] = typer.Option(None, "--probe", help="Attach this probe (see `initlab probes`)."),
     probe_param: list[str] = typer.Option(
         None, "--probe-param", help="Probe param NAME.key=value (repeatable; turns the probe on)."
@@ -115,6 +120,7 @@ def run(
         "log_every": log_every,
         "device": device,
         "compile": compile_,
+        "fused_optimizer": fused_optimizer,
         "probes": parse_probes(probe, probe_param),
         "imports": import_ or None,
     }

@@ -44,6 +44,16 @@ PartOption = typer.Option(
     "--part",
     help="Run only this sweep of the study (repeatable; e.g. mnist-fnn); the report uses every stored run.",
 )
+CompileOption = typer.Option(
+    False,
+    "--compile",
+    help="Train every run through torch.compile: runs of their own, equal up to float rounding.",
+)
+FusedOption = typer.Option(
+    False,
+    "--fused-optimizer",
+    help="Step every run's optimizer with its fused kernel (equal up to float rounding).",
+)
 VERDICT_STYLE = {"holds": "green", "fails": "red", "inconclusive": "yellow"}
 
 
@@ -51,6 +61,11 @@ def _preset(preset: str) -> Preset:
     if preset not in PRESETS:
         raise one_of("preset", preset, PRESETS)
     return preset  # type: ignore[return-value]
+
+
+def _speed(compile_: bool, fused_optimizer: bool) -> tuple[str, ...]:
+    """The speed options the flags turn on (see ``Study.configs``)."""
+    return tuple(name for name, on in (("compile", compile_), ("fused_optimizer", fused_optimizer)) if on)
 
 
 def _check_out(out: Path | None) -> None:
@@ -105,9 +120,11 @@ def run(
     store: Path = StoreOption,
     download: bool = DownloadOption,
     out: Path = OutOption,
+    compile_: bool = CompileOption,
+    fused_optimizer: bool = FusedOption,
 ) -> int:
     """Run (or resume) a study's runs, then check its claims and write its report."""
-    study, chosen = get_study(name), _preset(preset)
+    study, chosen, speed = get_study(name), _preset(preset), _speed(compile_, fused_optimizer)
     check_sweep_options(executor, engine, ray_address, num_cpus)
     check_store(store, create=True)
     _check_out(out)
@@ -127,6 +144,7 @@ def run(
             max_retries=max_retries,
             download=download,
             console=console,
+            speed=speed,
         )
     except SweepInterrupted as stop:
         return report_interrupted(stop)
@@ -137,7 +155,10 @@ def run(
 
 @study_app.command("report")
 def report(
-    name: str = NameArgument, preset: str = PresetOption, store: Path = StoreOption, out: Path = OutOption
+    name: str = NameArgument,
+    preset: str = PresetOption,
+    store: Path = StoreOption,
+    out: Path = OutOption,
 ) -> None:
     """Check a study's claims on the runs in the store and write its report."""
     study, chosen = get_study(name), _preset(preset)
