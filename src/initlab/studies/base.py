@@ -228,10 +228,7 @@ class StudyReport(Tidy):
 
 
 def report_study(
-    name: str | Study,
-    preset: Preset,
-    store_path: str | Path,
-    out: str | Path | None = None,
+    name: str | Study, preset: Preset, store_path: str | Path, out: str | Path | None = None
 ) -> StudyReport:
     """Analyse the stored runs of study ``name`` (a name or a :class:`Study`) and write its report
     (page, figures, tables); the header counts the runs made with speed options.

@@ -155,10 +155,7 @@ def run(
 
 @study_app.command("report")
 def report(
-    name: str = NameArgument,
-    preset: str = PresetOption,
-    store: Path = StoreOption,
-    out: Path = OutOption,
+    name: str = NameArgument, preset: str = PresetOption, store: Path = StoreOption, out: Path = OutOption
 ) -> None:
     """Check a study's claims on the runs in the store and write its report."""
     study, chosen = get_study(name), _preset(preset)
