@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,11 @@ def test_a_compiled_study_is_refused_by_the_batched_engine_before_any_run(
     assert status == 2 and "engine 'vmap' does not compile" in err and "Traceback" not in err
     with Store(tmp_path / "r.db") as store:
         assert store.runs() == []
+
+
+def test_claim_numbers_print_as_the_report_shows_them() -> None:
+    """4 significant digits, and NaN (a gap of runs not finished yet) as — rather than ``nan``."""
+    from initlab.cli.commands.study import _numbers
+
+    claim = Claim("c", "s", "inconclusive", {"gap": math.nan, "runs": 2, "mean": 0.971234})
+    assert _numbers(claim) == "gap —, runs 2, mean 0.9712"

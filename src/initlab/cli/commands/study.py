@@ -25,6 +25,7 @@ from initlab.cli.sweep_options import (
 from initlab.errors import one_of
 from initlab.paths import check_output_folder
 from initlab.report import Claim
+from initlab.report.html import format_cell
 from initlab.store import check_store
 from initlab.studies import PRESETS, STUDIES, Preset, StudyReport, get_study, report_study, run_study
 from initlab.sweep import SweepInterrupted, expand
@@ -75,7 +76,9 @@ def _check_out(out: Path | None) -> None:
 
 
 def _numbers(claim: Claim) -> str:
-    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in claim.numbers.items())
+    """A claim's numbers as the report's table shows them (4 significant digits; NaN, e.g. of runs
+    not finished yet, as —)."""
+    return ", ".join(f"{k} {format_cell(v)}" for k, v in claim.numbers.items())
 
 
 def show_report(result: StudyReport) -> None:
