@@ -95,7 +95,7 @@ def test_the_sentences_follow_the_verdicts_and_change_where_the_claims_fail(
     )
     assert (
         "Random biases end within 2 points of the default in 0 of 2 settings; they end further behind in "
-        "mnist mnist-fnn, normal biases, mnist mnist-fnn, uniform biases." in page
+        "mnist mnist-fnn with normal biases, mnist mnist-fnn with uniform biases." in page
     )
 
 

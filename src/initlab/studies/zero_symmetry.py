@@ -296,9 +296,9 @@ def _named(claims: Sequence[Claim], family: str) -> list[Claim]:
 
 
 def _where(claim: Claim) -> str:
-    """The claim's setting, e.g. ``mnist mnist-fnn, normal biases``."""
+    """The claim's setting, e.g. ``mnist mnist-fnn with normal biases`` (no comma: settings are listed)."""
     _, dataset, model, *dist = claim.name.split("/")
-    return f"{dataset} {model}" + (f", {dist[0]} biases" if dist else "")
+    return f"{dataset} {model}" + (f" with {dist[0]} biases" if dist else "")
 
 
 def _verdict_sentence(claims: Sequence[Claim], holds: str, fails: str, subject: str) -> str:
