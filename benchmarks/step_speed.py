@@ -23,7 +23,8 @@ not count the time other processes hold the core; one thread by default, as in
    ``initlab.train`` (53,000 images, 415 steps of 128, evaluation excluded), plain and with
    ``fused_optimizer``, against the time of its own matrix products alone: the same shapes, forward
    (x·W1ᵀ, h·W2ᵀ) and backward (the weight gradients of every layer, the input gradient of every layer
-   but the first), 415 steps.
+   but the first), 415 steps. Beside them, the epoch's 415 fused Adam steps alone: the memory-bound
+   passes over the parameters that any Adam epoch adds to its matmuls.
 3. **Evaluation** of the CNN on the 10,000 test images at ``eval_batch_size`` 250 to 10,000 (a
    RunConfig field, part of the run key): time, and the loss's difference from the default 1000's.
 """
@@ -278,6 +279,19 @@ def matmul_epoch(model: nn.Module, n: int, now: Callable[[], float]) -> float:
     return now() - start
 
 
+def adam_epoch(model: nn.Module, n: int, now: Callable[[], float]) -> float:
+    """Seconds of an epoch's fused Adam steps alone for ``model`` over ``n`` images (one step per batch,
+    on fixed gradients): the optimizer's passes over the parameters, which the matmuls do not count."""
+    params = [p.detach().clone().requires_grad_() for p in model.parameters()]
+    for p in params:
+        p.grad = torch.randn_like(p)
+    optimizer = torch.optim.Adam(params, lr=1e-3, fused=True)
+    start = now()
+    for _ in range(0, n, BATCH):
+        optimizer.step()
+    return now() - start
+
+
 def eager_epoch(model: nn.Module, splits: object, adam: str, now: Callable[[], float]) -> Callable[[], float]:
     """A timed epoch of the idiomatic loop over the training tensors in index-slice batches of 128,
     on a copy of ``model``, with the default or the ``fused`` Adam; returns its seconds."""
@@ -317,6 +331,7 @@ def fnn_benchmark(repeats: int, now: Callable[[], float]) -> None:
                 config.model_copy(update={"fused_optimizer": True})
             ),
             "matmuls alone": lambda probe=probe, n=n: matmul_epoch(probe, n, now),
+            "fused Adam steps alone": lambda probe=probe, n=n: adam_epoch(probe, n, now),
             "eager loop, Adam": plain["default"],
             "eager loop, fused Adam": plain["fused"],
         }
